@@ -22,10 +22,14 @@
 //!    fires, which are skipped by catch-up, and which earlier series resolve after a renewal.
 //! 7. **Seat usage** ([`SeatUsage`]) compares users to the licensed cap (reported, or estimated
 //!    from the fair-use table) and spots 90% crossings ([`capacity_crossing`]).
-//! 8. The **renewal link** ([`RenewalTemplate`]) fills a tenant's template with the key.
+//! 8. **What changed** between two readings ([`ReadingChanges`]) makes an instance's history.
+//! 9. The **renewal link** ([`RenewalTemplate`]) fills a tenant's template with the key.
+//!
+//! Secrets (PBX passwords, API client secrets) travel as [`Secret`], which never formats itself.
 
 mod band;
 mod calendar;
+mod change;
 mod countdown;
 mod edition;
 mod license;
@@ -34,10 +38,12 @@ mod pbx_date;
 mod reminder;
 mod renewal;
 mod seats;
+mod secret;
 mod zone;
 
 pub use band::{Band, BandCounts, CRITICAL_DAYS, LicenseStatus, WARNING_DAYS};
 pub use calendar::{CalendarGroup, CalendarHeading, expiry_calendar};
+pub use change::{FieldChange, LicenseField, ReadingChanges};
 pub use countdown::DaysLeft;
 pub use edition::{Edition, EditionClues, Family, Term};
 pub use license::{LicenseFacts, PbxLicense};
@@ -52,6 +58,7 @@ pub use seats::{
     CAPACITY_THRESHOLD_PERCENT, CapacityCrossing, LicensedUsers, SeatUsage, capacity_crossing,
     fair_use_cap,
 };
+pub use secret::Secret;
 pub use zone::{UnknownZone, Zone};
 
 /// Re-exported so callers name the same instant and date types as the rules.
