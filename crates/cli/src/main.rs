@@ -1,0 +1,46 @@
+//! `runway`: the one binary. Each subcommand lives in its own module; this file only parses the
+//! command line and dispatches.
+
+#![allow(
+    clippy::print_stdout,
+    reason = "a command-line tool prints its results on stdout"
+)]
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod probe;
+mod secrets;
+
+/// Runway — every 3CX license renewal of your fleet in one place.
+#[derive(Debug, Parser)]
+#[command(name = "runway", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Probe(probe::ProbeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        match cli.command {
+            Command::Probe(args) => probe::run(args).await,
+        }
+    })
+}

@@ -1,0 +1,271 @@
+//! What happened to an instance: license readings, poll attempts, the event log, and the
+//! current license the dashboard shows.
+//!
+//! Every successful read is kept as a [`Reading`] (history, with the raw body). The
+//! [`LicenseState`] of an instance keeps two things apart on purpose: the **last good** license
+//! ([`GoodLicense`]) and the **last attempt** ([`LastAttempt`]). A failed read updates only the
+//! second, so the dashboard shows "stale since …, because …" next to the last good data instead
+//! of blanking the row.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use runway_core::LicenseFacts;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{AttemptId, EventId, InstanceId, ReadingId};
+use crate::instance::Instance;
+
+/// Implements `as_str`, `Display` and `FromStr` over a fixed set of stored spellings.
+macro_rules! stored_names {
+    ($ty:ident, $what:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $ty {
+            /// The stored spelling.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $text,)+
+                }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = String;
+            fn from_str(text: &str) -> Result<$ty, String> {
+                match text {
+                    $($text => Ok($ty::$variant),)+
+                    other => Err(format!(concat!("unknown ", $what, " {:?}"), other)),
+                }
+            }
+        }
+    };
+}
+
+/// Where a reading came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadingSource {
+    /// 3CX v20 XAPI (API client or user login).
+    Xapi,
+    /// The v16/v18 legacy API.
+    Legacy,
+    /// Typed in or imported by an operator.
+    Manual,
+}
+
+stored_names!(ReadingSource, "reading source", {
+    Xapi => "xapi",
+    Legacy => "legacy",
+    Manual => "manual",
+});
+
+/// A successful read to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReading {
+    /// When the PBX answered.
+    pub read_at: Timestamp,
+    /// Which API answered.
+    pub source: ReadingSource,
+    /// The facts derived from the answer.
+    pub facts: LicenseFacts,
+    /// The raw response body (JSON text), kept for diagnosis; `None` for manual entries.
+    pub raw_body: Option<String>,
+}
+
+/// A reading in an instance's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    /// Its id.
+    pub id: ReadingId,
+    /// The instance read.
+    pub instance_id: InstanceId,
+    /// When the PBX answered.
+    pub read_at: Timestamp,
+    /// Which API answered.
+    pub source: ReadingSource,
+    /// The facts.
+    pub facts: LicenseFacts,
+    /// The raw response body.
+    pub raw_body: Option<String>,
+}
+
+/// What started a poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// The scheduler: the instance was due.
+    Schedule,
+    /// A user asked to read it now.
+    ReadNow,
+    /// A user asked the PBX to refresh its license from 3CX, then read it.
+    Refresh,
+}
+
+stored_names!(Trigger, "trigger", {
+    Schedule => "schedule",
+    ReadNow => "read_now",
+    Refresh => "refresh",
+});
+
+/// A poll attempt to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAttempt {
+    /// When it started.
+    pub started_at: Timestamp,
+    /// How long it took.
+    pub duration: Duration,
+    /// What started it.
+    pub trigger: Trigger,
+}
+
+/// Why a poll failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptError {
+    /// A stable machine-readable kind: lowercase letters, digits and `_`, such as `timeout` or
+    /// `login_rejected`.
+    pub kind: String,
+    /// A human-readable explanation (stored cut to 2,000 characters; never a secret).
+    pub message: String,
+}
+
+/// A poll attempt in an instance's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// Its id.
+    pub id: AttemptId,
+    /// The instance polled.
+    pub instance_id: InstanceId,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// How long it took.
+    pub duration: Duration,
+    /// What started it.
+    pub trigger: Trigger,
+    /// Why it failed; `None` when it succeeded.
+    pub error: Option<AttemptError>,
+}
+
+impl Attempt {
+    /// Whether the attempt read the license.
+    pub fn succeeded(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// What kind of thing happened to an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The license changed (expiry, key…); before/after hold the old and new values.
+    LicenseChanged,
+    /// The edition changed.
+    EditionChanged,
+    /// Seat utilisation crossed 90% upwards.
+    CapacityUp,
+    /// Seat utilisation fell back below 90%.
+    CapacityDown,
+    /// Reads started failing.
+    ReadFailing,
+    /// Reads succeed again.
+    ReadRecovered,
+    /// A license refresh was performed.
+    RefreshPerformed,
+}
+
+stored_names!(EventKind, "event kind", {
+    LicenseChanged => "license_changed",
+    EditionChanged => "edition_changed",
+    CapacityUp => "capacity_up",
+    CapacityDown => "capacity_down",
+    ReadFailing => "read_failing",
+    ReadRecovered => "read_recovered",
+    RefreshPerformed => "refresh_performed",
+});
+
+/// An event to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// When it happened.
+    pub at: Timestamp,
+    /// What happened.
+    pub kind: EventKind,
+    /// The value before (facts, an expiry, an edition…), as JSON.
+    pub before: Option<serde_json::Value>,
+    /// The value after, as JSON.
+    pub after: Option<serde_json::Value>,
+    /// A sentence for the event log.
+    pub message: String,
+}
+
+/// An entry of an instance's event log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Its id.
+    pub id: EventId,
+    /// The instance it is about.
+    pub instance_id: InstanceId,
+    /// When it happened.
+    pub at: Timestamp,
+    /// What happened.
+    pub kind: EventKind,
+    /// The value before.
+    pub before: Option<serde_json::Value>,
+    /// The value after.
+    pub after: Option<serde_json::Value>,
+    /// A sentence for the event log.
+    pub message: String,
+}
+
+/// The last license successfully read (or typed in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoodLicense {
+    /// The reading it came from.
+    pub reading_id: ReadingId,
+    /// The facts.
+    pub facts: LicenseFacts,
+    /// Where they came from.
+    pub source: ReadingSource,
+    /// When they were read.
+    pub read_at: Timestamp,
+}
+
+/// The most recent poll attempt, successful or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastAttempt {
+    /// When it started.
+    pub at: Timestamp,
+    /// Why it failed; `None` when it succeeded.
+    pub error: Option<AttemptError>,
+}
+
+/// What the dashboard knows about an instance's license.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LicenseState {
+    /// The last good license, kept through failed reads.
+    pub good: Option<GoodLicense>,
+    /// The most recent attempt.
+    pub last_attempt: Option<LastAttempt>,
+}
+
+impl LicenseState {
+    /// Why the shown data is stale: the last attempt's error, if it failed.
+    pub fn stale_because(&self) -> Option<&AttemptError> {
+        self.last_attempt.as_ref().and_then(|a| a.error.as_ref())
+    }
+}
+
+/// One row of the License Status page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetRow {
+    /// The instance, with its customer's name.
+    pub instance: Instance,
+    /// Its license.
+    pub license: LicenseState,
+}

@@ -1,0 +1,335 @@
+//! One way to run a statement on either database.
+//!
+//! The store's queries are plain SQL that both SQLite and PostgreSQL accept: `$1`-style
+//! placeholders (SQLite reads `$N` as parameter N), `INTEGER`/`BIGINT` unix seconds, `TEXT`,
+//! booleans, `RETURNING` and `ON CONFLICT … DO UPDATE`. A statement is a [`Sql`] — text plus typed
+//! arguments — and [`Db`] / [`Tx`] run it on whichever backend the store was opened with. Rows
+//! decode through `#[derive(sqlx::FromRow)]` structs, which sqlx makes generic over the row type,
+//! so one struct serves both backends ([`FromBothRows`]).
+//!
+//! SQLite keeps one *writer* connection and a pool of readers. SQLite allows one writer at a time
+//! anyway; queueing writers in the pool (instead of letting them collide inside SQLite and back
+//! off on `SQLITE_BUSY`) keeps throughput steady and makes every write transaction start
+//! without lock-upgrade deadlocks. Reads run concurrently on the readers thanks to WAL.
+
+use std::borrow::Cow;
+
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{Arguments as _, AssertSqlSafe, FromRow, PgPool, Postgres, Sqlite, SqlitePool};
+
+/// A typed statement argument. Every variant is nullable so that `NULL` keeps its SQL type
+/// (PostgreSQL infers parameter types from them).
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Bool(Option<bool>),
+    Bytes(Option<Vec<u8>>),
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Arg {
+        Arg::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Arg {
+        Arg::Int(v)
+    }
+}
+impl From<&str> for Arg {
+    fn from(v: &str) -> Arg {
+        Arg::Text(Some(v.to_owned()))
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Arg {
+        Arg::Text(Some(v))
+    }
+}
+impl From<&String> for Arg {
+    fn from(v: &String) -> Arg {
+        Arg::Text(Some(v.clone()))
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Arg {
+        Arg::Text(v)
+    }
+}
+impl From<Option<&str>> for Arg {
+    fn from(v: Option<&str>) -> Arg {
+        Arg::Text(v.map(str::to_owned))
+    }
+}
+impl From<bool> for Arg {
+    fn from(v: bool) -> Arg {
+        Arg::Bool(Some(v))
+    }
+}
+impl From<Vec<u8>> for Arg {
+    fn from(v: Vec<u8>) -> Arg {
+        Arg::Bytes(Some(v))
+    }
+}
+impl From<Option<Vec<u8>>> for Arg {
+    fn from(v: Option<Vec<u8>>) -> Arg {
+        Arg::Bytes(v)
+    }
+}
+
+/// A statement and its arguments, in placeholder order (`$1`, `$2`, …).
+#[derive(Debug, Clone)]
+pub(crate) struct Sql {
+    text: Cow<'static, str>,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    /// A statement with no arguments yet.
+    pub(crate) fn new(text: impl Into<Cow<'static, str>>) -> Sql {
+        Sql {
+            text: text.into(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Adds the next argument.
+    pub(crate) fn bind(mut self, arg: impl Into<Arg>) -> Sql {
+        self.args.push(arg.into());
+        self
+    }
+
+    fn sqlite(&self) -> Result<(AssertSqlSafe<Cow<'static, str>>, SqliteArguments), sqlx::Error> {
+        let mut args = SqliteArguments::default();
+        for arg in &self.args {
+            match arg {
+                Arg::Int(v) => args.add(*v),
+                Arg::Text(v) => args.add(v.clone()),
+                Arg::Bool(v) => args.add(*v),
+                Arg::Bytes(v) => args.add(v.clone()),
+            }
+            .map_err(sqlx::Error::Encode)?;
+        }
+        Ok((AssertSqlSafe(self.text.clone()), args))
+    }
+
+    fn postgres(&self) -> Result<(AssertSqlSafe<Cow<'static, str>>, PgArguments), sqlx::Error> {
+        let mut args = PgArguments::default();
+        for arg in &self.args {
+            match arg {
+                Arg::Int(v) => args.add(*v),
+                Arg::Text(v) => args.add(v.clone()),
+                Arg::Bool(v) => args.add(*v),
+                Arg::Bytes(v) => args.add(v.clone()),
+            }
+            .map_err(sqlx::Error::Encode)?;
+        }
+        Ok((AssertSqlSafe(self.text.clone()), args))
+    }
+}
+
+/// A row struct both backends can decode.
+pub(crate) trait FromBothRows:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+impl<T> FromBothRows for T where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+
+/// The connection pools of an open store.
+#[derive(Debug, Clone)]
+pub(crate) enum Db {
+    /// SQLite: many readers, one writer (the same single pool for `sqlite::memory:`).
+    Sqlite {
+        readers: SqlitePool,
+        writer: SqlitePool,
+    },
+    /// PostgreSQL: one pool.
+    Postgres(PgPool),
+}
+
+impl Db {
+    /// Rows of a read-only statement.
+    pub(crate) async fn read_all<T: FromBothRows>(&self, sql: Sql) -> Result<Vec<T>, sqlx::Error> {
+        match self {
+            Db::Sqlite { readers, .. } => {
+                let (text, args) = sql.sqlite()?;
+                sqlx::query_as_with::<Sqlite, T, _>(text, args)
+                    .fetch_all(readers)
+                    .await
+            }
+            Db::Postgres(pool) => {
+                let (text, args) = sql.postgres()?;
+                sqlx::query_as_with::<Postgres, T, _>(text, args)
+                    .fetch_all(pool)
+                    .await
+            }
+        }
+    }
+
+    /// At most one row of a read-only statement.
+    pub(crate) async fn read_optional<T: FromBothRows>(
+        &self,
+        sql: Sql,
+    ) -> Result<Option<T>, sqlx::Error> {
+        match self {
+            Db::Sqlite { readers, .. } => {
+                let (text, args) = sql.sqlite()?;
+                sqlx::query_as_with::<Sqlite, T, _>(text, args)
+                    .fetch_optional(readers)
+                    .await
+            }
+            Db::Postgres(pool) => {
+                let (text, args) = sql.postgres()?;
+                sqlx::query_as_with::<Postgres, T, _>(text, args)
+                    .fetch_optional(pool)
+                    .await
+            }
+        }
+    }
+
+    /// Runs a writing statement outside a transaction; returns the rows it affected.
+    pub(crate) async fn write(&self, sql: Sql) -> Result<u64, sqlx::Error> {
+        match self {
+            Db::Sqlite { writer, .. } => {
+                let (text, args) = sql.sqlite()?;
+                Ok(sqlx::query_with::<Sqlite, _>(text, args)
+                    .execute(writer)
+                    .await?
+                    .rows_affected())
+            }
+            Db::Postgres(pool) => {
+                let (text, args) = sql.postgres()?;
+                Ok(sqlx::query_with::<Postgres, _>(text, args)
+                    .execute(pool)
+                    .await?
+                    .rows_affected())
+            }
+        }
+    }
+
+    /// Starts a write transaction (on SQLite, on the writer connection).
+    pub(crate) async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin().await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Closes every connection.
+    pub(crate) async fn close(&self) {
+        match self {
+            Db::Sqlite { readers, writer } => {
+                writer.close().await;
+                readers.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// A write transaction; dropped without [`Tx::commit`], it rolls back.
+pub(crate) enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    /// Every row the statement returns.
+    pub(crate) async fn all<T: FromBothRows>(&mut self, sql: Sql) -> Result<Vec<T>, sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => {
+                let (text, args) = sql.sqlite()?;
+                sqlx::query_as_with::<Sqlite, T, _>(text, args)
+                    .fetch_all(&mut **tx)
+                    .await
+            }
+            Tx::Postgres(tx) => {
+                let (text, args) = sql.postgres()?;
+                sqlx::query_as_with::<Postgres, T, _>(text, args)
+                    .fetch_all(&mut **tx)
+                    .await
+            }
+        }
+    }
+
+    /// At most one row.
+    pub(crate) async fn optional<T: FromBothRows>(
+        &mut self,
+        sql: Sql,
+    ) -> Result<Option<T>, sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => {
+                let (text, args) = sql.sqlite()?;
+                sqlx::query_as_with::<Sqlite, T, _>(text, args)
+                    .fetch_optional(&mut **tx)
+                    .await
+            }
+            Tx::Postgres(tx) => {
+                let (text, args) = sql.postgres()?;
+                sqlx::query_as_with::<Postgres, T, _>(text, args)
+                    .fetch_optional(&mut **tx)
+                    .await
+            }
+        }
+    }
+
+    /// Exactly one row (a missing row is `sqlx::Error::RowNotFound`).
+    pub(crate) async fn one<T: FromBothRows>(&mut self, sql: Sql) -> Result<T, sqlx::Error> {
+        self.optional(sql).await?.ok_or(sqlx::Error::RowNotFound)
+    }
+
+    /// Runs a statement; returns the rows it affected.
+    pub(crate) async fn execute(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => {
+                let (text, args) = sql.sqlite()?;
+                Ok(sqlx::query_with::<Sqlite, _>(text, args)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected())
+            }
+            Tx::Postgres(tx) => {
+                let (text, args) = sql.postgres()?;
+                Ok(sqlx::query_with::<Postgres, _>(text, args)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected())
+            }
+        }
+    }
+
+    /// Makes the transaction's writes durable.
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+    }
+}
+
+/// The kind of constraint a failed statement violated, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Violation {
+    Unique,
+    ForeignKey,
+    Check,
+}
+
+/// Classifies a driver error as a constraint violation.
+pub(crate) fn violation(err: &sqlx::Error) -> Option<Violation> {
+    use sqlx::error::ErrorKind;
+    match err {
+        sqlx::Error::Database(db) => match db.kind() {
+            ErrorKind::UniqueViolation => Some(Violation::Unique),
+            ErrorKind::ForeignKeyViolation => Some(Violation::ForeignKey),
+            ErrorKind::CheckViolation | ErrorKind::NotNullViolation => Some(Violation::Check),
+            _ => None,
+        },
+        _ => None,
+    }
+}

@@ -1,0 +1,457 @@
+//! Readings, attempts, events and the current license: recording reads and reading history.
+//!
+//! A successful read and a failed one are each recorded in one transaction. The transaction
+//! starts by updating the instance's row (its failure count), which both proves the instance
+//! belongs to the tenant and, on PostgreSQL, serialises two recordings for the same instance.
+
+use jiff::Timestamp;
+use runway_core::LicenseFacts;
+
+use super::db::{Sql, Tx};
+use super::rows::{
+    ATTEMPT_COLUMNS, AttemptRow, EVENT_COLUMNS, EventRow, FleetDbRow, INSTANCE_COLUMNS,
+    INSTANCE_FROM, LICENSE_COLUMNS, LicenseRow, READING_COLUMNS, ReadingRow, duration_ms,
+    facts_json, seconds,
+};
+use super::{SqlStore, limit, missing};
+use crate::error::{Result, StoreError};
+use crate::history::{
+    Attempt, AttemptError, Event, FleetRow, LicenseState, NewAttempt, NewEvent, NewReading,
+    Reading, ReadingSource,
+};
+use crate::ids::{InstanceId, ReadingId, TenantId};
+use crate::instance::{Instance, LoginKind};
+use crate::validate;
+
+/// The longest error message kept from a failed read.
+const MAX_ERROR_MESSAGE: usize = 2000;
+/// The longest event message accepted.
+const MAX_EVENT_MESSAGE: usize = 4000;
+/// The largest raw body kept (a license body is a few kilobytes).
+const MAX_RAW_BODY: usize = 1024 * 1024;
+
+fn check_error_kind(kind: &str) -> Result<()> {
+    let ok = !kind.is_empty()
+        && kind.len() <= 64
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(format!(
+            "the error kind {kind:?} must be 1 to 64 lowercase letters, digits or underscores"
+        )))
+    }
+}
+
+fn check_events(events: &[NewEvent]) -> Result<()> {
+    for event in events {
+        validate::text(&event.message, "event message", MAX_EVENT_MESSAGE)?;
+    }
+    Ok(())
+}
+
+fn check_reading(reading: &NewReading) -> Result<()> {
+    if reading
+        .raw_body
+        .as_ref()
+        .is_some_and(|b| b.len() > MAX_RAW_BODY)
+    {
+        return Err(StoreError::invalid(
+            "the raw license body is larger than 1 MB",
+        ));
+    }
+    Ok(())
+}
+
+/// Inserts a history row; returns its id.
+async fn insert_reading(
+    tx: &mut Tx,
+    tenant: TenantId,
+    instance: InstanceId,
+    reading: &NewReading,
+) -> Result<ReadingId> {
+    let (id,): (i64,) = tx
+        .one(
+            Sql::new(
+                "INSERT INTO license_readings (tenant_id, instance_id, read_at, source, facts, \
+                 raw_body, expiry) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(tenant.0)
+            .bind(instance.0)
+            .bind(seconds(reading.read_at))
+            .bind(reading.source.as_str())
+            .bind(facts_json(&reading.facts)?)
+            .bind(reading.raw_body.clone())
+            .bind(reading.facts.expiry.map(seconds)),
+        )
+        .await?;
+    Ok(ReadingId(id))
+}
+
+/// Makes a reading the current good license, unless a newer one is already current.
+async fn set_good(
+    tx: &mut Tx,
+    tenant: TenantId,
+    instance: InstanceId,
+    reading_id: ReadingId,
+    reading: &NewReading,
+) -> Result<()> {
+    tx.execute(
+        Sql::new(
+            "INSERT INTO current_licenses (instance_id, tenant_id, reading_id, facts, source, \
+             expiry, last_success_at) VALUES ($2, $1, $3, $4, $5, $6, $7) \
+             ON CONFLICT (instance_id) DO UPDATE SET reading_id = excluded.reading_id, \
+             facts = excluded.facts, source = excluded.source, expiry = excluded.expiry, \
+             last_success_at = excluded.last_success_at \
+             WHERE current_licenses.last_success_at IS NULL \
+             OR current_licenses.last_success_at <= excluded.last_success_at",
+        )
+        .bind(tenant.0)
+        .bind(instance.0)
+        .bind(reading_id.0)
+        .bind(facts_json(&reading.facts)?)
+        .bind(reading.source.as_str())
+        .bind(reading.facts.expiry.map(seconds))
+        .bind(seconds(reading.read_at)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records the outcome of the latest attempt, unless a later one is already recorded.
+async fn set_last_attempt(
+    tx: &mut Tx,
+    tenant: TenantId,
+    instance: InstanceId,
+    at: Timestamp,
+    error: Option<&AttemptError>,
+) -> Result<()> {
+    tx.execute(
+        Sql::new(
+            "INSERT INTO current_licenses (instance_id, tenant_id, last_attempt_at, last_outcome, \
+             last_error_kind, last_error_message) VALUES ($2, $1, $3, $4, $5, $6) \
+             ON CONFLICT (instance_id) DO UPDATE SET last_attempt_at = excluded.last_attempt_at, \
+             last_outcome = excluded.last_outcome, last_error_kind = excluded.last_error_kind, \
+             last_error_message = excluded.last_error_message \
+             WHERE current_licenses.last_attempt_at IS NULL \
+             OR current_licenses.last_attempt_at <= excluded.last_attempt_at",
+        )
+        .bind(tenant.0)
+        .bind(instance.0)
+        .bind(seconds(at))
+        .bind(if error.is_some() { "error" } else { "ok" })
+        .bind(error.map(|e| e.kind.clone()))
+        .bind(error.map(|e| validate::truncate(&e.message, MAX_ERROR_MESSAGE))),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn insert_attempt(
+    tx: &mut Tx,
+    tenant: TenantId,
+    instance: InstanceId,
+    attempt: &NewAttempt,
+    error: Option<&AttemptError>,
+) -> Result<()> {
+    tx.execute(
+        Sql::new(
+            "INSERT INTO poll_attempts (tenant_id, instance_id, started_at, duration_ms, \
+             trigger_kind, outcome, error_kind, error_message) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(tenant.0)
+        .bind(instance.0)
+        .bind(seconds(attempt.started_at))
+        .bind(duration_ms(attempt.duration))
+        .bind(attempt.trigger.as_str())
+        .bind(if error.is_some() { "error" } else { "ok" })
+        .bind(error.map(|e| e.kind.clone()))
+        .bind(error.map(|e| validate::truncate(&e.message, MAX_ERROR_MESSAGE))),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn insert_events(
+    tx: &mut Tx,
+    tenant: TenantId,
+    instance: InstanceId,
+    events: &[NewEvent],
+) -> Result<()> {
+    let json = |value: &Option<serde_json::Value>| -> Result<Option<String>> {
+        value
+            .as_ref()
+            .map(|v| serde_json::to_string(v).map_err(StoreError::backend))
+            .transpose()
+    };
+    for event in events {
+        tx.execute(
+            Sql::new(
+                "INSERT INTO instance_events (tenant_id, instance_id, at, kind, before_json, \
+                 after_json, message) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(tenant.0)
+            .bind(instance.0)
+            .bind(seconds(event.at))
+            .bind(event.kind.as_str())
+            .bind(json(&event.before)?)
+            .bind(json(&event.after)?)
+            .bind(event.message.clone()),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Records typed-in facts as a manual reading and makes them the current license.
+pub(super) async fn write_manual(
+    tx: &mut Tx,
+    tenant: TenantId,
+    instance: InstanceId,
+    facts: &LicenseFacts,
+    at: Timestamp,
+    events: &[NewEvent],
+) -> Result<ReadingId> {
+    check_events(events)?;
+    let reading = NewReading {
+        read_at: at,
+        source: ReadingSource::Manual,
+        facts: facts.clone(),
+        raw_body: None,
+    };
+    let id = insert_reading(tx, tenant, instance, &reading).await?;
+    set_good(tx, tenant, instance, id, &reading).await?;
+    insert_events(tx, tenant, instance, events).await?;
+    Ok(id)
+}
+
+impl SqlStore {
+    /// `NotFound` unless the instance exists in the tenant.
+    async fn ensure_instance(&self, tenant: TenantId, instance: InstanceId) -> Result<()> {
+        let found: Option<(i64,)> = self
+            .db
+            .read_optional(
+                Sql::new("SELECT id FROM instances WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.0)
+                    .bind(instance.0),
+            )
+            .await?;
+        found
+            .map(|_| ())
+            .ok_or_else(|| missing("instance", instance))
+    }
+
+    pub(super) async fn set_manual_license_impl(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        facts: &LicenseFacts,
+        at: Timestamp,
+        events: &[NewEvent],
+    ) -> Result<ReadingId> {
+        let mut tx = self.db.begin().await?;
+        let found: Option<(String,)> = tx
+            .optional(
+                Sql::new("SELECT login_kind FROM instances WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.0)
+                    .bind(instance.0),
+            )
+            .await?;
+        let (kind,) = found.ok_or_else(|| missing("instance", instance))?;
+        if kind != LoginKind::Manual.as_str() {
+            return Err(StoreError::invalid(format!(
+                "instance {instance} reads its license from the PBX; only manual instances take \
+                 typed-in license facts"
+            )));
+        }
+        let id = write_manual(&mut tx, tenant, instance, facts, at, events).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub(super) async fn record_reading_impl(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        reading: &NewReading,
+        attempt: &NewAttempt,
+        events: &[NewEvent],
+    ) -> Result<ReadingId> {
+        check_reading(reading)?;
+        check_events(events)?;
+        let mut tx = self.db.begin().await?;
+        let touched = tx
+            .execute(
+                Sql::new(
+                    "UPDATE instances SET consecutive_failures = 0 \
+                     WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant.0)
+                .bind(instance.0),
+            )
+            .await?;
+        if touched == 0 {
+            return Err(missing("instance", instance));
+        }
+        let id = insert_reading(&mut tx, tenant, instance, reading).await?;
+        set_good(&mut tx, tenant, instance, id, reading).await?;
+        set_last_attempt(&mut tx, tenant, instance, attempt.started_at, None).await?;
+        insert_attempt(&mut tx, tenant, instance, attempt, None).await?;
+        insert_events(&mut tx, tenant, instance, events).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub(super) async fn record_failure_impl(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        attempt: &NewAttempt,
+        error: &AttemptError,
+        events: &[NewEvent],
+    ) -> Result<u32> {
+        check_error_kind(&error.kind)?;
+        check_events(events)?;
+        let mut tx = self.db.begin().await?;
+        let failures: Option<(i64,)> = tx
+            .optional(
+                Sql::new(
+                    "UPDATE instances SET consecutive_failures = consecutive_failures + 1 \
+                     WHERE tenant_id = $1 AND id = $2 RETURNING consecutive_failures",
+                )
+                .bind(tenant.0)
+                .bind(instance.0),
+            )
+            .await?;
+        let (failures,) = failures.ok_or_else(|| missing("instance", instance))?;
+        insert_attempt(&mut tx, tenant, instance, attempt, Some(error)).await?;
+        set_last_attempt(&mut tx, tenant, instance, attempt.started_at, Some(error)).await?;
+        insert_events(&mut tx, tenant, instance, events).await?;
+        tx.commit().await?;
+        Ok(u32::try_from(failures).unwrap_or(u32::MAX))
+    }
+
+    pub(super) async fn license_impl(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+    ) -> Result<LicenseState> {
+        let row: Option<LicenseRow> = self
+            .db
+            .read_optional(
+                Sql::new(format!(
+                    "SELECT {LICENSE_COLUMNS} FROM instances i \
+                     LEFT JOIN current_licenses cl \
+                     ON cl.tenant_id = i.tenant_id AND cl.instance_id = i.id \
+                     WHERE i.tenant_id = $1 AND i.id = $2"
+                ))
+                .bind(tenant.0)
+                .bind(instance.0),
+            )
+            .await?;
+        row.ok_or_else(|| missing("instance", instance))?
+            .into_state(instance.0)
+    }
+
+    pub(super) async fn fleet_impl(&self, tenant: TenantId) -> Result<Vec<FleetRow>> {
+        let rows: Vec<FleetDbRow> = self
+            .db
+            .read_all(
+                Sql::new(format!(
+                    "SELECT {INSTANCE_COLUMNS}, {LICENSE_COLUMNS} FROM {INSTANCE_FROM} \
+                     LEFT JOIN current_licenses cl \
+                     ON cl.tenant_id = i.tenant_id AND cl.instance_id = i.id \
+                     WHERE i.tenant_id = $1 ORDER BY c.name_key, i.name_key, i.id"
+                ))
+                .bind(tenant.0),
+            )
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let id = row.instance.id();
+                Ok(FleetRow {
+                    instance: Instance::try_from(row.instance)?,
+                    license: row.license.into_state(id)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn readings_impl(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        max: u32,
+    ) -> Result<Vec<Reading>> {
+        let rows: Vec<ReadingRow> = self
+            .db
+            .read_all(
+                Sql::new(format!(
+                    "SELECT {READING_COLUMNS} FROM license_readings \
+                     WHERE tenant_id = $1 AND instance_id = $2 \
+                     ORDER BY read_at DESC, id DESC LIMIT $3"
+                ))
+                .bind(tenant.0)
+                .bind(instance.0)
+                .bind(limit(max)),
+            )
+            .await?;
+        if rows.is_empty() {
+            self.ensure_instance(tenant, instance).await?;
+        }
+        rows.into_iter().map(Reading::try_from).collect()
+    }
+
+    pub(super) async fn events_impl(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        max: u32,
+    ) -> Result<Vec<Event>> {
+        let rows: Vec<EventRow> = self
+            .db
+            .read_all(
+                Sql::new(format!(
+                    "SELECT {EVENT_COLUMNS} FROM instance_events \
+                     WHERE tenant_id = $1 AND instance_id = $2 \
+                     ORDER BY at DESC, id DESC LIMIT $3"
+                ))
+                .bind(tenant.0)
+                .bind(instance.0)
+                .bind(limit(max)),
+            )
+            .await?;
+        if rows.is_empty() {
+            self.ensure_instance(tenant, instance).await?;
+        }
+        rows.into_iter().map(Event::try_from).collect()
+    }
+
+    pub(super) async fn attempts_impl(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        max: u32,
+    ) -> Result<Vec<Attempt>> {
+        let rows: Vec<AttemptRow> = self
+            .db
+            .read_all(
+                Sql::new(format!(
+                    "SELECT {ATTEMPT_COLUMNS} FROM poll_attempts \
+                     WHERE tenant_id = $1 AND instance_id = $2 \
+                     ORDER BY started_at DESC, id DESC LIMIT $3"
+                ))
+                .bind(tenant.0)
+                .bind(instance.0)
+                .bind(limit(max)),
+            )
+            .await?;
+        if rows.is_empty() {
+            self.ensure_instance(tenant, instance).await?;
+        }
+        rows.into_iter().map(Attempt::try_from).collect()
+    }
+}

@@ -1,0 +1,118 @@
+//! Tenants: create, read, update settings, list.
+
+use jiff::Timestamp;
+
+use super::db::{Sql, Violation};
+use super::rows::{TENANT_COLUMNS, TenantRow, seconds};
+use super::{OnViolation, SqlStore, missing};
+use crate::error::{Result, StoreError};
+use crate::ids::TenantId;
+use crate::tenant::{Tenant, TenantSettings};
+use crate::validate;
+
+/// A tenant's settings as column values, validated.
+struct Columns {
+    name: String,
+    name_key: String,
+    zone: String,
+    milestones: String,
+    lapse_alert: bool,
+    template: String,
+}
+
+fn columns(settings: &TenantSettings) -> Result<Columns> {
+    let name = validate::name(&settings.name, "tenant name", 200)?;
+    Ok(Columns {
+        name_key: validate::name_key(&name),
+        name,
+        zone: settings.zone.name().to_owned(),
+        milestones: serde_json::to_string(settings.reminders.milestones())
+            .map_err(StoreError::backend)?,
+        lapse_alert: settings.reminders.lapse_alert(),
+        template: settings.renewal_template.as_str().to_owned(),
+    })
+}
+
+fn name_taken(name: &str) -> impl FnOnce(Violation) -> Option<StoreError> + '_ {
+    move |v| {
+        (v == Violation::Unique)
+            .then(|| StoreError::conflict(format!("a tenant named {name:?} already exists")))
+    }
+}
+
+impl SqlStore {
+    pub(super) async fn create_tenant_impl(&self, settings: &TenantSettings) -> Result<Tenant> {
+        let c = columns(settings)?;
+        let mut tx = self.db.begin().await?;
+        let row: TenantRow = tx
+            .one(
+                Sql::new(format!(
+                    "INSERT INTO tenants (name, name_key, time_zone, reminder_milestones, \
+                     lapse_alert, renewal_template, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {TENANT_COLUMNS}"
+                ))
+                .bind(&c.name)
+                .bind(c.name_key)
+                .bind(c.zone)
+                .bind(c.milestones)
+                .bind(c.lapse_alert)
+                .bind(c.template)
+                .bind(seconds(Timestamp::now())),
+            )
+            .await
+            .on_violation(name_taken(&c.name))?;
+        tx.commit().await?;
+        Tenant::try_from(row)
+    }
+
+    pub(super) async fn tenant_impl(&self, tenant: TenantId) -> Result<Tenant> {
+        let row: Option<TenantRow> = self
+            .db
+            .read_optional(
+                Sql::new(format!(
+                    "SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1"
+                ))
+                .bind(tenant.0),
+            )
+            .await?;
+        Tenant::try_from(row.ok_or_else(|| missing("tenant", tenant))?)
+    }
+
+    pub(super) async fn update_tenant_impl(
+        &self,
+        tenant: TenantId,
+        settings: &TenantSettings,
+    ) -> Result<Tenant> {
+        let c = columns(settings)?;
+        let mut tx = self.db.begin().await?;
+        let row: Option<TenantRow> = tx
+            .optional(
+                Sql::new(format!(
+                    "UPDATE tenants SET name = $2, name_key = $3, time_zone = $4, \
+                     reminder_milestones = $5, lapse_alert = $6, renewal_template = $7 \
+                     WHERE id = $1 RETURNING {TENANT_COLUMNS}"
+                ))
+                .bind(tenant.0)
+                .bind(&c.name)
+                .bind(c.name_key)
+                .bind(c.zone)
+                .bind(c.milestones)
+                .bind(c.lapse_alert)
+                .bind(c.template),
+            )
+            .await
+            .on_violation(name_taken(&c.name))?;
+        tx.commit().await?;
+        Tenant::try_from(row.ok_or_else(|| missing("tenant", tenant))?)
+    }
+
+    pub(super) async fn tenants_impl(&self) -> Result<Vec<Tenant>> {
+        let rows: Vec<TenantRow> = self
+            .db
+            .read_all(Sql::new(format!(
+                "SELECT {TENANT_COLUMNS} FROM tenants ORDER BY name_key, id"
+            )))
+            .await?;
+        rows.into_iter().map(Tenant::try_from).collect()
+    }
+}

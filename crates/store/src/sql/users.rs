@@ -1,0 +1,150 @@
+//! Users: create, find by email for signing in, read, list, update, delete.
+
+use jiff::Timestamp;
+
+use super::db::{Sql, Violation};
+use super::rows::{USER_COLUMNS, UserRow, seconds};
+use super::{OnViolation, SqlStore, missing};
+use crate::error::{Result, StoreError};
+use crate::ids::{TenantId, UserId};
+use crate::user::{NewUser, Role, User, UserUpdate};
+use crate::validate;
+
+fn email_taken(email: &str) -> impl FnOnce(Violation) -> Option<StoreError> + '_ {
+    move |v| match v {
+        Violation::Unique => Some(StoreError::conflict(format!(
+            "a user with the email address {email:?} already exists"
+        ))),
+        Violation::ForeignKey | Violation::Check => None,
+    }
+}
+
+fn password_hash(hash: &runway_core::Secret) -> Result<String> {
+    if hash.is_empty() {
+        return Err(StoreError::invalid("the password hash must not be empty"));
+    }
+    Ok(hash.expose().to_owned())
+}
+
+impl SqlStore {
+    pub(super) async fn create_user_impl(&self, tenant: TenantId, user: &NewUser) -> Result<User> {
+        let email = validate::email(&user.email)?;
+        let display_name = validate::name(&user.display_name, "display name", 200)?;
+        let hash = password_hash(&user.password_hash)?;
+        let mut tx = self.db.begin().await?;
+        let row: UserRow = tx
+            .one(
+                Sql::new(format!(
+                    "INSERT INTO users (tenant_id, email, email_key, display_name, role, \
+                     password_hash, disabled, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7) RETURNING {USER_COLUMNS}"
+                ))
+                .bind(tenant.0)
+                .bind(&email)
+                .bind(validate::name_key(&email))
+                .bind(display_name)
+                .bind(user.role.as_str())
+                .bind(hash)
+                .bind(seconds(Timestamp::now())),
+            )
+            .await
+            .on_violation(|v| match v {
+                Violation::ForeignKey => Some(missing("tenant", tenant)),
+                other => email_taken(&email)(other),
+            })?;
+        tx.commit().await?;
+        User::try_from(row)
+    }
+
+    pub(super) async fn user_by_email_impl(&self, email: &str) -> Result<Option<User>> {
+        let row: Option<UserRow> = self
+            .db
+            .read_optional(
+                Sql::new(format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE email_key = $1"
+                ))
+                .bind(validate::name_key(email)),
+            )
+            .await?;
+        row.map(User::try_from).transpose()
+    }
+
+    pub(super) async fn user_impl(&self, tenant: TenantId, user: UserId) -> Result<User> {
+        let row: Option<UserRow> = self
+            .db
+            .read_optional(
+                Sql::new(format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2"
+                ))
+                .bind(tenant.0)
+                .bind(user.0),
+            )
+            .await?;
+        User::try_from(row.ok_or_else(|| missing("user", user))?)
+    }
+
+    pub(super) async fn users_impl(&self, tenant: TenantId) -> Result<Vec<User>> {
+        let rows: Vec<UserRow> = self
+            .db
+            .read_all(
+                Sql::new(format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 ORDER BY email_key"
+                ))
+                .bind(tenant.0),
+            )
+            .await?;
+        rows.into_iter().map(User::try_from).collect()
+    }
+
+    pub(super) async fn update_user_impl(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        update: &UserUpdate,
+    ) -> Result<User> {
+        let display_name = update
+            .display_name
+            .as_deref()
+            .map(|name| validate::name(name, "display name", 200))
+            .transpose()?;
+        let hash = update
+            .password_hash
+            .as_ref()
+            .map(password_hash)
+            .transpose()?;
+        let mut tx = self.db.begin().await?;
+        let row: Option<UserRow> = tx
+            .optional(
+                Sql::new(format!(
+                    "UPDATE users SET display_name = COALESCE($3, display_name), \
+                     role = COALESCE($4, role), disabled = COALESCE($5, disabled), \
+                     password_hash = COALESCE($6, password_hash) \
+                     WHERE tenant_id = $1 AND id = $2 RETURNING {USER_COLUMNS}"
+                ))
+                .bind(tenant.0)
+                .bind(user.0)
+                .bind(display_name)
+                .bind(update.role.map(Role::as_str))
+                .bind(super::db::Arg::Bool(update.disabled))
+                .bind(hash),
+            )
+            .await?;
+        tx.commit().await?;
+        User::try_from(row.ok_or_else(|| missing("user", user))?)
+    }
+
+    pub(super) async fn delete_user_impl(&self, tenant: TenantId, user: UserId) -> Result<()> {
+        let deleted = self
+            .db
+            .write(
+                Sql::new("DELETE FROM users WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.0)
+                    .bind(user.0),
+            )
+            .await?;
+        if deleted == 0 {
+            return Err(missing("user", user));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,105 @@
+//! The SQLite backend: the default, one file, one node.
+//!
+//! Opening a file database takes the node lock ([`crate::node_lock`]) before anything else, then
+//! connects with WAL journaling (readers never block the writer), `synchronous = NORMAL` (durable
+//! across a crash of the process; a power cut may lose the last commits but never corrupts),
+//! foreign keys on, and a busy timeout. The database and its directory are created if missing,
+//! and `migrations/sqlite` is applied. Writes go through a single writer connection and reads
+//! through a small pool of read-only connections (see [`crate::sql::db`]).
+//!
+//! `sqlite::memory:` (tests, demos) uses one connection for everything: every connection to an
+//! in-memory database would otherwise see its own, empty database. It takes no node lock.
+
+use std::str::FromStr;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::OpenOptions;
+use crate::error::{Result, StoreError};
+use crate::node_lock::NodeLock;
+use crate::sql::SqlStore;
+use crate::sql::db::Db;
+
+/// Picks and marks due instances (see [`crate::Store::lease_due`]). SQLite has one writer at a
+/// time, so the statement alone is atomic. `$1` node, `$2` lease end, `$3` now, `$4` limit.
+pub(crate) const LEASE_DUE: &str = "UPDATE instances SET lease_owner = $1, lease_until = $2 \
+     WHERE id IN (SELECT id FROM instances \
+         WHERE enabled AND login_kind <> 'manual' AND next_poll_at <= $3 \
+         AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until <= $3) \
+         ORDER BY next_poll_at, id LIMIT $4) \
+     RETURNING id";
+
+/// Whether the URL names an in-memory database.
+fn is_memory(url: &str) -> bool {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let (database, params) = rest.split_once('?').unwrap_or((rest, ""));
+    database == ":memory:" || params.split('&').any(|p| p == "mode=memory")
+}
+
+/// Opens (creating if needed), locks and migrates a SQLite database.
+pub(crate) async fn open(url: &str, options: &OpenOptions) -> Result<SqlStore> {
+    let connect = SqliteConnectOptions::from_str(url)
+        .map_err(|err| StoreError::invalid(format!("the SQLite database URL is not valid: {err}")))?
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(options.busy_timeout);
+
+    if is_memory(url) {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(connect)
+            .await?;
+        crate::migrations::sqlite().run(&pool).await?;
+        let db = Db::Sqlite {
+            readers: pool.clone(),
+            writer: pool,
+        };
+        return Ok(SqlStore::new(db, options.secret_key.clone(), None));
+    }
+
+    let path = connect.get_filename().to_owned();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|err| {
+            StoreError::backend(format!(
+                "cannot create the directory {}: {err}",
+                dir.display()
+            ))
+        })?;
+    }
+    let lock = NodeLock::acquire(&path)?;
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(connect.clone().create_if_missing(true))
+        .await?;
+    crate::migrations::sqlite().run(&writer).await?;
+    let readers = SqlitePoolOptions::new()
+        .max_connections(options.max_connections.max(1))
+        .connect_with(connect.read_only(true))
+        .await?;
+    tracing::info!(path = %path.display(), "opened the SQLite database");
+    Ok(SqlStore::new(
+        Db::Sqlite { readers, writer },
+        options.secret_key.clone(),
+        Some(lock),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_urls_are_recognised() {
+        assert!(is_memory("sqlite::memory:"));
+        assert!(is_memory("sqlite://:memory:"));
+        assert!(is_memory("sqlite://?mode=memory&cache=shared"));
+        assert!(!is_memory("sqlite://data/runway.db"));
+        assert!(!is_memory("sqlite:runway.db?mode=rwc"));
+    }
+}

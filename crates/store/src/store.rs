@@ -1,0 +1,272 @@
+//! The [`Store`] trait: every operation Runway performs on its data.
+//!
+//! # Tenant scoping
+//! Every operation on tenant data takes the caller's [`TenantId`] first, and every statement it
+//! runs matches `tenant_id` as well as the row id. A row of another tenant is therefore
+//! indistinguishable from a missing one: the answer is [`StoreError::NotFound`] (or an empty
+//! list), never the row. Below that, the schema makes cross-tenant references impossible: every
+//! table carries `tenant_id`, and references are composite foreign keys such as
+//! `(tenant_id, customer_id) → customers (tenant_id, id)`, so even a buggy statement cannot make
+//! an instance point at another tenant's customer.
+//!
+//! Three operations are deliberately unscoped, and say so: [`Store::user_by_email`] (signing in
+//! starts from an address, not a tenant), [`Store::tenants`] and the leasing calls
+//! ([`Store::lease_due`], [`Store::finish_lease`]), which serve the scheduler that polls every
+//! tenant's PBXs.
+//!
+//! # Why a trait object
+//! The backend is chosen at run time from the database URL, so callers hold an
+//! `Arc<dyn Store>` (from [`crate::open`]) rather than being generic over the backend: the engine
+//! and the web layer compile once, not once per backend, and test doubles slot in the same way.
+//! The cost — one boxed future per call — is nothing next to a database round trip.
+//!
+//! # Clock
+//! Instants that drive scheduling (`now`, `next_poll_at`, `read_at`, …) are always parameters,
+//! so the engine's clock rules. Only audit stamps (`created_at` of tenants, users and
+//! customers) use the wall clock. Instants are stored to the second (sub-second parts are
+//! dropped); durations of attempts to the millisecond.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use runway_core::LicenseFacts;
+
+use crate::customer::{Customer, CustomerDraft};
+use crate::error::Result;
+#[cfg(doc)]
+use crate::error::StoreError;
+use crate::history::{
+    Attempt, AttemptError, Event, FleetRow, LicenseState, NewAttempt, NewEvent, NewReading, Reading,
+};
+use crate::ids::{CustomerId, InstanceId, ReadingId, TenantId, UserId};
+use crate::instance::{Credentials, Instance, InstanceUpdate, NewInstance};
+use crate::tenant::{Tenant, TenantSettings};
+use crate::user::{NewUser, User, UserUpdate};
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// One SQLite file (single node).
+    Sqlite,
+    /// PostgreSQL (one or more nodes).
+    Postgres,
+}
+
+/// Everything Runway stores; see the module docs for tenant scoping.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Which database this is.
+    fn backend(&self) -> Backend;
+
+    /// Closes every connection and releases the SQLite node lock.
+    async fn close(&self);
+
+    // --- tenants -----------------------------------------------------------------------------
+
+    /// Creates a tenant; a name already taken is a `Conflict`.
+    async fn create_tenant(&self, settings: &TenantSettings) -> Result<Tenant>;
+
+    /// One tenant.
+    async fn tenant(&self, tenant: TenantId) -> Result<Tenant>;
+
+    /// Replaces a tenant's settings.
+    async fn update_tenant(&self, tenant: TenantId, settings: &TenantSettings) -> Result<Tenant>;
+
+    /// Every tenant, by name (unscoped: for the scheduler and installation admins).
+    async fn tenants(&self) -> Result<Vec<Tenant>>;
+
+    // --- users -------------------------------------------------------------------------------
+
+    /// Creates a user; an email already used anywhere in the installation is a `Conflict`.
+    async fn create_user(&self, tenant: TenantId, user: &NewUser) -> Result<User>;
+
+    /// The user signing in with `email` (case-insensitive), whatever its tenant: unscoped by
+    /// design, as signing in is how the tenant is found.
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+
+    /// One user of the tenant.
+    async fn user(&self, tenant: TenantId, user: UserId) -> Result<User>;
+
+    /// The tenant's users, by email.
+    async fn users(&self, tenant: TenantId) -> Result<Vec<User>>;
+
+    /// Changes a user's display name, role, disabled flag or password hash.
+    async fn update_user(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        update: &UserUpdate,
+    ) -> Result<User>;
+
+    /// Deletes a user.
+    async fn delete_user(&self, tenant: TenantId, user: UserId) -> Result<()>;
+
+    // --- customers ---------------------------------------------------------------------------
+
+    /// Creates a customer; a name the tenant already uses is a `Conflict`.
+    async fn create_customer(&self, tenant: TenantId, draft: &CustomerDraft) -> Result<Customer>;
+
+    /// One customer.
+    async fn customer(&self, tenant: TenantId, customer: CustomerId) -> Result<Customer>;
+
+    /// The tenant's customers, by name.
+    async fn customers(&self, tenant: TenantId) -> Result<Vec<Customer>>;
+
+    /// Renames a customer and replaces its notes.
+    async fn update_customer(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+        draft: &CustomerDraft,
+    ) -> Result<Customer>;
+
+    /// Deletes a customer. One that still has instances is a `Conflict` unless `cascade`, which
+    /// deletes its instances and their history too.
+    async fn delete_customer(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+        cascade: bool,
+    ) -> Result<()>;
+
+    // --- instances ---------------------------------------------------------------------------
+
+    /// Creates an instance, due for its first read at `now`. A manual one gets its typed-in
+    /// facts recorded as its current license.
+    async fn create_instance(
+        &self,
+        tenant: TenantId,
+        instance: &NewInstance,
+        now: Timestamp,
+    ) -> Result<Instance>;
+
+    /// One instance.
+    async fn instance(&self, tenant: TenantId, instance: InstanceId) -> Result<Instance>;
+
+    /// The tenant's instances with their customer names, by customer then name.
+    async fn instances(&self, tenant: TenantId) -> Result<Vec<Instance>>;
+
+    /// Replaces an instance's settings (credentials only when `update.login` is set). A new
+    /// manual license is recorded as a manual reading at `now`.
+    async fn update_instance(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        update: &InstanceUpdate,
+        now: Timestamp,
+    ) -> Result<Instance>;
+
+    /// Enables or disables polling; enabling makes the instance due at `now`.
+    async fn set_instance_enabled(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        enabled: bool,
+        now: Timestamp,
+    ) -> Result<Instance>;
+
+    /// Deletes an instance with all its history.
+    async fn delete_instance(&self, tenant: TenantId, instance: InstanceId) -> Result<()>;
+
+    /// The instance's decrypted credentials — only for the code that logs in to the PBX. A manual
+    /// instance has none (`Invalid`); a wrong key is `Crypto`.
+    async fn credentials(&self, tenant: TenantId, instance: InstanceId) -> Result<Credentials>;
+
+    /// Records new typed-in facts for a manual instance (a reading whose source is `manual`).
+    async fn set_manual_license(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        facts: &LicenseFacts,
+        at: Timestamp,
+        events: &[NewEvent],
+    ) -> Result<ReadingId>;
+
+    // --- readings and their history -----------------------------------------------------------
+
+    /// Records a successful read in one transaction: the history row, the current license, the
+    /// attempt, the events, and the reset of the failure count. Nothing is written if any part
+    /// fails.
+    async fn record_reading(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        reading: &NewReading,
+        attempt: &NewAttempt,
+        events: &[NewEvent],
+    ) -> Result<ReadingId>;
+
+    /// Records a failed read in one transaction: the attempt, the events, the last-attempt error
+    /// — the last good license stays as it was. Returns the consecutive failures so far.
+    async fn record_failure(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        attempt: &NewAttempt,
+        error: &AttemptError,
+        events: &[NewEvent],
+    ) -> Result<u32>;
+
+    /// One instance's current license.
+    async fn license(&self, tenant: TenantId, instance: InstanceId) -> Result<LicenseState>;
+
+    /// Every instance of the tenant with its customer and current license, in one query, by
+    /// customer then name (the License Status page sorts with `runway_core::fleet_order`).
+    async fn fleet(&self, tenant: TenantId) -> Result<Vec<FleetRow>>;
+
+    /// The instance's readings, newest first.
+    async fn readings(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        limit: u32,
+    ) -> Result<Vec<Reading>>;
+
+    /// The instance's events, newest first.
+    async fn events(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        limit: u32,
+    ) -> Result<Vec<Event>>;
+
+    /// The instance's poll attempts, newest first.
+    async fn attempts(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        limit: u32,
+    ) -> Result<Vec<Attempt>>;
+
+    // --- leasing (the scheduler; across tenants by design) ------------------------------------
+
+    /// Leases up to `limit` (at most 1,000) due instances to `node` until `now + lease_for`,
+    /// soonest due first: enabled, not manual, `next_poll_at <= now`, and not leased (or the
+    /// lease lapsed). No instance is ever leased to two nodes at once.
+    async fn lease_due(
+        &self,
+        now: Timestamp,
+        node: &str,
+        lease_for: Duration,
+        limit: u32,
+    ) -> Result<Vec<Instance>>;
+
+    /// Releases `node`'s lease on an instance and schedules its next read. Does nothing (and
+    /// returns `false`) if the lease is no longer `node`'s.
+    async fn finish_lease(
+        &self,
+        instance: InstanceId,
+        node: &str,
+        next_poll_at: Timestamp,
+    ) -> Result<bool>;
+
+    /// Makes an instance due at `now` ("read now"); one already due stays as it is. An instance
+    /// being read at this moment is not read again: the read in progress answers the request.
+    async fn request_poll_now(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        now: Timestamp,
+    ) -> Result<()>;
+}

@@ -1,0 +1,114 @@
+//! Input checks shared by the operations, so both backends refuse the same things with the same
+//! words before anything reaches SQL.
+
+use crate::error::{Result, StoreError};
+
+/// A trimmed, non-empty, single-line name of at most `max` characters.
+pub(crate) fn name(text: &str, what: &str, max: usize) -> Result<String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(StoreError::invalid(format!("the {what} must not be empty")));
+    }
+    if text.chars().count() > max {
+        return Err(StoreError::invalid(format!(
+            "the {what} must be at most {max} characters"
+        )));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(StoreError::invalid(format!(
+            "the {what} must not contain control characters"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+/// The key uniqueness is checked on: names clash case-insensitively ("Acme" and "ACME").
+///
+/// Computed here rather than with SQL `lower()`, which SQLite applies to ASCII only.
+pub(crate) fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// Free text of at most `max` characters (may be empty).
+pub(crate) fn text(text: &str, what: &str, max: usize) -> Result<String> {
+    if text.chars().count() > max {
+        return Err(StoreError::invalid(format!(
+            "the {what} must be at most {max} characters"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+/// Cuts `text` to at most `max` characters, marking the cut (for error messages from PBXs,
+/// which can be whole HTML pages).
+pub(crate) fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+    }
+}
+
+/// An email address: something@something, no spaces, at most 254 characters.
+pub(crate) fn email(text: &str) -> Result<String> {
+    let text = text.trim();
+    let ok = text.len() <= 254
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+        && text
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty());
+    if ok {
+        Ok(text.to_owned())
+    } else {
+        Err(StoreError::invalid(format!(
+            "{text:?} is not an email address"
+        )))
+    }
+}
+
+/// An http(s) URL without whitespace.
+pub(crate) fn base_url(text: &str) -> Result<String> {
+    let text = text.trim();
+    let lower = text.to_ascii_lowercase();
+    let scheme_ok = ["https://", "http://"]
+        .iter()
+        .any(|s| lower.starts_with(s) && lower.len() > s.len());
+    if !scheme_ok || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(StoreError::invalid(format!(
+            "the PBX address {text:?} must be an http(s) URL such as https://pbx.example.com:5001"
+        )));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_must_not_be_empty_or_too_long() {
+        assert_eq!(name("  Acme ", "customer name", 10).unwrap(), "Acme");
+        assert!(name("   ", "customer name", 10).is_err());
+        assert!(name("abcdefghijk", "customer name", 10).is_err());
+        assert!(name("a\nb", "customer name", 10).is_err());
+        assert_eq!(name_key(" ÄCME "), "äcme");
+    }
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        assert_eq!(truncate("héllo", 2), "hé…");
+        assert_eq!(truncate("hi", 2), "hi");
+    }
+
+    #[test]
+    fn urls_and_emails_are_checked() {
+        assert_eq!(
+            base_url(" https://pbx.example.com:5001/ ").unwrap(),
+            "https://pbx.example.com:5001"
+        );
+        assert!(base_url("ftp://x").is_err());
+        assert!(base_url("https://").is_err());
+        assert!(email("ops@example.com").is_ok());
+        assert!(email("ops@").is_err());
+        assert!(email("a b@example.com").is_err());
+    }
+}

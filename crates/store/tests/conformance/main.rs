@@ -1,0 +1,23 @@
+//! The store's conformance suite: every behaviour of [`runway_store::Store`], written once and
+//! run on SQLite always and on PostgreSQL whenever `RUNWAY_TEST_POSTGRES_URL` is set (see
+//! `harness.rs`). Test names read `<area>::<backend>::<behaviour>`.
+
+#![allow(clippy::unwrap_used, reason = "test helpers: a panic is a failed test")]
+#![allow(
+    clippy::too_many_lines,
+    reason = "story tests walk through one behaviour end to end"
+)]
+
+#[macro_use]
+mod harness;
+
+mod customers;
+mod history;
+mod instances;
+mod isolation;
+mod leasing;
+mod migrations;
+mod node_lock;
+mod secrets;
+mod tenants;
+mod users;

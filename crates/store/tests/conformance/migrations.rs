@@ -1,0 +1,109 @@
+//! Opening a database: migrations from empty, URL schemes, in-memory SQLite.
+
+use runway_store::{Backend, OpenOptions, SecretKey, StoreError};
+
+use crate::harness::{Harness, at, customer, instance, tenant};
+
+async fn migrations_build_every_table_from_empty_and_reopening_keeps_the_data(mut h: Harness) {
+    let raw = h.raw().await;
+    let tables = raw.tables().await;
+    for table in [
+        "_sqlx_migrations",
+        "current_licenses",
+        "customers",
+        "instance_events",
+        "instances",
+        "license_readings",
+        "poll_attempts",
+        "store_meta",
+        "tenants",
+        "users",
+    ] {
+        assert!(
+            tables.iter().any(|t| t == table),
+            "{table} missing in {tables:?}"
+        );
+    }
+    assert_eq!(raw.count("_sqlx_migrations").await, 1);
+    raw.close().await;
+
+    let t = tenant(h.store(), "Acme MSP").await;
+    let c = customer(h.store(), t, "Customer").await;
+    instance(h.store(), t, c, "pbx", at("2026-06-01T00:00:00Z")).await;
+    let key = h.key.clone();
+    h.reopen(key).await.unwrap();
+    assert_eq!(h.store().instances(t).await.unwrap().len(), 1);
+    let expected = match h.kind {
+        crate::harness::Kind::Sqlite => Backend::Sqlite,
+        crate::harness::Kind::Postgres => Backend::Postgres,
+    };
+    assert_eq!(h.store().backend(), expected);
+}
+
+conformance!(migrations_build_every_table_from_empty_and_reopening_keeps_the_data);
+
+#[tokio::test]
+async fn an_in_memory_sqlite_database_works_on_its_single_connection() {
+    let key = SecretKey::generate().unwrap();
+    let store = runway_store::open("sqlite::memory:", OpenOptions::new(key))
+        .await
+        .unwrap();
+    let t = tenant(&*store, "Memory MSP").await;
+    let c = customer(&*store, t, "Customer").await;
+    // Writes and reads from concurrent tasks all see the same database.
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let store = std::sync::Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            instance(
+                &*store,
+                t,
+                c,
+                &format!("pbx-{n}"),
+                at("2026-06-01T00:00:00Z"),
+            )
+            .await;
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(store.instances(t).await.unwrap().len(), 8);
+}
+
+#[tokio::test]
+async fn an_unsupported_url_is_refused_without_repeating_it() {
+    let key = SecretKey::generate().unwrap();
+    let err = runway_store::open("mysql://root:hunter2@db/runway", OpenOptions::new(key))
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("\"mysql\"") && text.contains("sqlite://"),
+        "{text}"
+    );
+    assert!(!text.contains("hunter2"), "{text}");
+    assert_eq!(
+        runway_store::backend_for_url("postgresql://x/y").unwrap(),
+        Backend::Postgres
+    );
+    assert_eq!(
+        runway_store::backend_for_url("sqlite:runway.db").unwrap(),
+        Backend::Sqlite
+    );
+}
+
+#[tokio::test]
+async fn a_bad_postgres_url_never_echoes_its_password() {
+    let key = SecretKey::generate().unwrap();
+    let err = runway_store::open(
+        "postgres://runway:hunter2@127.0.0.1:1/runway?sslmode=bogus",
+        OpenOptions::new(key),
+    )
+    .await
+    .map(|_| ())
+    .unwrap_err();
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+}

@@ -1,0 +1,93 @@
+//! Tenants: settings round-trip, unique names, lookups.
+
+use runway_core::{Milestone, ReminderPolicy, RenewalTemplate, Severity, Zone};
+use runway_store::{TenantId, TenantSettings};
+
+use crate::harness::{Harness, assert_conflict, assert_not_found, tenant};
+
+fn settings(name: &str) -> TenantSettings {
+    TenantSettings {
+        name: name.into(),
+        zone: Zone::parse("America/New_York").unwrap(),
+        reminders: ReminderPolicy::new(
+            vec![
+                Milestone {
+                    days_before: 30,
+                    severity: Severity::Info,
+                },
+                Milestone {
+                    days_before: 2,
+                    severity: Severity::Critical,
+                },
+            ],
+            false,
+        )
+        .unwrap(),
+        renewal_template: RenewalTemplate::parse("https://shop.example/renew?k={key}").unwrap(),
+    }
+}
+
+async fn a_tenant_keeps_its_settings_through_create_update_and_list(h: Harness) {
+    let store = h.store();
+    let created = store.create_tenant(&settings("Acme MSP")).await.unwrap();
+    assert_eq!(created.settings, settings("Acme MSP"));
+    assert_eq!(store.tenant(created.id).await.unwrap(), created);
+
+    let mut changed = settings("Acme Managed Services");
+    changed.zone = Zone::parse("Europe/Berlin").unwrap();
+    changed.reminders = ReminderPolicy::default();
+    let updated = store.update_tenant(created.id, &changed).await.unwrap();
+    assert_eq!(updated.settings, changed);
+    assert_eq!(updated.created_at, created.created_at);
+    assert_eq!(store.tenant(created.id).await.unwrap(), updated);
+
+    let other = tenant(store, "Beta MSP").await;
+    let names: Vec<_> = store
+        .tenants()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.id, t.settings.name))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (created.id, "Acme Managed Services".to_owned()),
+            (other, "Beta MSP".to_owned())
+        ]
+    );
+}
+
+async fn tenant_names_are_unique_case_insensitively(h: Harness) {
+    let store = h.store();
+    tenant(store, "Acme MSP").await;
+    assert_conflict(
+        store
+            .create_tenant(&TenantSettings::new(" ACME msp "))
+            .await,
+        "a tenant named \"ACME msp\" already exists",
+    );
+    let beta = tenant(store, "Beta").await;
+    assert_conflict(
+        store
+            .update_tenant(beta, &TenantSettings::new("acme msp"))
+            .await,
+        "already exists",
+    );
+}
+
+async fn an_unknown_tenant_is_not_found(h: Harness) {
+    let store = h.store();
+    assert_not_found(store.tenant(TenantId(4242)).await);
+    assert_not_found(
+        store
+            .update_tenant(TenantId(4242), &TenantSettings::new("x"))
+            .await,
+    );
+}
+
+conformance!(
+    a_tenant_keeps_its_settings_through_create_update_and_list,
+    tenant_names_are_unique_case_insensitively,
+    an_unknown_tenant_is_not_found,
+);

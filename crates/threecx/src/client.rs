@@ -1,0 +1,650 @@
+//! One PBX's client: its login session, the reading of its license, and refresh.
+//!
+//! A [`PbxClient`] keeps one session per PBX behind a lock, so two logins for one PBX never run
+//! at once (3CX allows one active token per API client). Tokens are renewed early, and a 401 on
+//! a read gets one new login and one retry. A rejected login starts an exponential wait before
+//! the next attempt, so the PBX's anti-hacking rules never block Runway's address. Every read is
+//! bounded by one overall timeout: a hanging PBX costs that timeout and nothing more.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use runway_core::{LicenseFacts, PbxLicense};
+use serde_json::{Map, Value, json};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+use url::Url;
+
+use crate::error::ReadError;
+use crate::fields::{Fields, parse_object, preview_bytes};
+use crate::http::{Answer, send};
+use crate::target::{Login, PbxTarget, ReadLimits};
+use crate::{legacy, totp, xapi};
+use runway_core::Secret;
+
+/// Which of the PBX's APIs answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Api {
+    /// v20 XAPI (`/xapi/v1`).
+    Xapi,
+    /// v16/v18 legacy API (`/api`).
+    Legacy,
+}
+
+impl Api {
+    /// The name stored with a reading.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Api::Xapi => "xapi",
+            Api::Legacy => "legacy",
+        }
+    }
+}
+
+/// A successful read: the license facts, the raw answers they came from, and notes on anything
+/// optional the PBX could not tell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LicenseReading {
+    /// The facts, with every rule of runway-core applied.
+    pub facts: LicenseFacts,
+    /// The API that answered.
+    pub api: Api,
+    /// The PBX's answers, keyed by endpoint, for the reading history.
+    pub raw: Value,
+    /// Optional data the PBX did not provide, e.g. "LicenseStatus: HTTP 404".
+    pub notes: Vec<String>,
+}
+
+/// The first wait after a rejected login; it doubles with each further rejection.
+const LOGIN_BACKOFF_START: Duration = Duration::from_secs(30);
+/// The longest wait between login attempts.
+const LOGIN_BACKOFF_MAX: Duration = Duration::from_mins(30);
+/// How early before its expiry a token is renewed (as a fraction of its lifetime, in quarters).
+const TOKEN_RENEW_AFTER_QUARTERS: u32 = 3;
+
+#[derive(Debug, Default)]
+struct Session {
+    auth: Option<Auth>,
+    /// The API found to answer, for logins that can fall back from one to the other.
+    api: Option<Api>,
+    rejections: u32,
+    held_until: Option<(Instant, String)>,
+}
+
+#[derive(Debug)]
+enum Auth {
+    Bearer { token: Secret, renew_at: Instant },
+    Cookie { cookie: Secret },
+}
+
+/// A client for one PBX; see the module docs.
+#[derive(Debug)]
+pub struct PbxClient {
+    target: PbxTarget,
+    http: reqwest::Client,
+    limits: ReadLimits,
+    session: Mutex<Session>,
+}
+
+impl PbxClient {
+    pub(crate) fn new(target: PbxTarget, http: reqwest::Client, limits: ReadLimits) -> PbxClient {
+        PbxClient {
+            target,
+            http,
+            limits,
+            session: Mutex::default(),
+        }
+    }
+
+    /// The PBX this client reads.
+    pub fn target(&self) -> &PbxTarget {
+        &self.target
+    }
+
+    /// Reads the license.
+    pub async fn read_license(&self) -> Result<LicenseReading, ReadError> {
+        self.bounded(false).await
+    }
+
+    /// Asks the PBX to re-query 3CX's license server, then reads the license again at once.
+    pub async fn refresh_license(&self) -> Result<LicenseReading, ReadError> {
+        self.bounded(true).await
+    }
+
+    async fn bounded(&self, refresh: bool) -> Result<LicenseReading, ReadError> {
+        let work = async {
+            let mut session = self.session.lock().await;
+            self.read_in_session(&mut session, refresh).await
+        };
+        let result = tokio::time::timeout(self.limits.timeout, work)
+            .await
+            .unwrap_or(Err(ReadError::Timeout {
+                after: self.limits.timeout,
+            }));
+        result.map_err(|err| err.scrubbed(&self.target.login.secrets()))
+    }
+
+    async fn read_in_session(
+        &self,
+        session: &mut Session,
+        refresh: bool,
+    ) -> Result<LicenseReading, ReadError> {
+        self.ensure_login(session).await?;
+        let api = session.api.unwrap_or(Api::Xapi);
+        let mut notes = Vec::new();
+        if refresh {
+            match api {
+                Api::Xapi => {
+                    let path = "xapi/v1/LicenseStatus/Pbx.RefreshLicenseStatus";
+                    let answer = self.authed(session, reqwest::Method::POST, path).await?;
+                    check_status(&answer, "LicenseStatus/Pbx.RefreshLicenseStatus")?;
+                }
+                Api::Legacy => notes.push(
+                    "v16/v18 PBXs cannot be asked to re-query 3CX: read again as it is".to_owned(),
+                ),
+            }
+        }
+        let mut reading = match api {
+            Api::Xapi => self.read_xapi(session).await?,
+            Api::Legacy => self.read_legacy(session).await?,
+        };
+        notes.append(&mut reading.notes);
+        reading.notes = notes;
+        Ok(reading)
+    }
+
+    fn url(&self, path: &str) -> Result<Url, ReadError> {
+        self.target
+            .base_url
+            .join(path)
+            .map_err(|_| ReadError::unexpected(path, "cannot form the request address"))
+    }
+
+    // ---- login ------------------------------------------------------------------------------
+
+    async fn ensure_login(&self, session: &mut Session) -> Result<(), ReadError> {
+        match &session.auth {
+            Some(Auth::Bearer { renew_at, .. }) if Instant::now() < *renew_at => return Ok(()),
+            Some(Auth::Cookie { .. }) => return Ok(()),
+            _ => {}
+        }
+        if let Some((until, detail)) = &session.held_until {
+            let now = Instant::now();
+            if now < *until {
+                return Err(ReadError::LoginHeldBack {
+                    retry_in: until.duration_since(now),
+                    detail: detail.clone(),
+                });
+            }
+        }
+        session.auth = None;
+        match self.login(session).await {
+            Ok(auth) => {
+                session.auth = Some(auth);
+                session.rejections = 0;
+                session.held_until = None;
+                Ok(())
+            }
+            Err(err) => {
+                if err.is_login_failure() {
+                    session.rejections = session.rejections.saturating_add(1);
+                    let doublings = session.rejections.saturating_sub(1).min(16);
+                    let wait = LOGIN_BACKOFF_START
+                        .saturating_mul(1 << doublings)
+                        .min(LOGIN_BACKOFF_MAX);
+                    let detail = match &err {
+                        ReadError::LoginRejected { detail } => detail.clone(),
+                        other => other.to_string(),
+                    };
+                    session.held_until = Some((Instant::now() + wait, detail));
+                }
+                Err(err)
+            }
+        }
+    }
+
+    async fn login(&self, session: &mut Session) -> Result<Auth, ReadError> {
+        match &self.target.login {
+            Login::ApiClient { client_id, secret } => {
+                session.api = Some(Api::Xapi);
+                self.login_api_client(client_id, secret).await
+            }
+            Login::User {
+                username,
+                password,
+                totp_secret,
+            } => {
+                if session.api == Some(Api::Legacy) {
+                    return self.login_legacy(username, password).await;
+                }
+                match self
+                    .login_user(username, password, totp_secret.as_ref())
+                    .await
+                {
+                    Err(NotThere) => {
+                        session.api = Some(Api::Legacy);
+                        self.login_legacy(username, password).await
+                    }
+                    Ok(result) => {
+                        session.api = Some(Api::Xapi);
+                        result
+                    }
+                }
+            }
+            Login::Legacy { username, password } => {
+                if session.api == Some(Api::Xapi) {
+                    return flatten(self.login_user(username, password, None).await);
+                }
+                match self.login_legacy(username, password).await {
+                    Err(ReadError::UnexpectedAnswer { what, .. })
+                        if what.starts_with(NOT_FOUND) =>
+                    {
+                        session.api = Some(Api::Xapi);
+                        flatten(self.login_user(username, password, None).await)
+                    }
+                    other => {
+                        session.api = Some(Api::Legacy);
+                        other
+                    }
+                }
+            }
+        }
+    }
+
+    async fn login_api_client(&self, client_id: &str, secret: &Secret) -> Result<Auth, ReadError> {
+        const ENDPOINT: &str = "/connect/token";
+        let form = [
+            ("client_id", client_id),
+            ("client_secret", secret.expose()),
+            ("grant_type", "client_credentials"),
+        ];
+        let request = self.http.post(self.url("connect/token")?).form(&form);
+        let answer = send(request, ENDPOINT, self.limits).await?;
+        match answer.status {
+            StatusCode::OK => bearer_from(ENDPOINT, &parse_object(ENDPOINT, &answer.body)?),
+            StatusCode::UNAUTHORIZED | StatusCode::BAD_REQUEST => Err(ReadError::LoginRejected {
+                detail: "the PBX refused the API client id or secret. Check them — and note that \
+                         API client login needs an Enterprise/AI license; on other editions use \
+                         an admin user login"
+                    .to_owned(),
+            }),
+            StatusCode::FORBIDDEN if mentions_license(&answer.body) => {
+                Err(ReadError::ApiNotLicensed)
+            }
+            StatusCode::NOT_FOUND => Err(ReadError::unexpected(
+                ENDPOINT,
+                format!(
+                    "{NOT_FOUND}: this PBX has no v20 API client login; use the admin user login"
+                ),
+            )),
+            _ => check_status(&answer, ENDPOINT).and_then(|()| {
+                Err(ReadError::unexpected(
+                    ENDPOINT,
+                    format!("HTTP {}", answer.status),
+                ))
+            }),
+        }
+    }
+
+    /// The v20 web-client login; `Err(NotThere)` when the PBX has no such endpoint (v16/v18).
+    async fn login_user(
+        &self,
+        username: &str,
+        password: &Secret,
+        totp_secret: Option<&Secret>,
+    ) -> Result<Result<Auth, ReadError>, NotThere> {
+        const ENDPOINT: &str = "/webclient/api/Login/GetAccessToken";
+        let attempt = async {
+            let code = match totp_secret {
+                Some(secret) => totp::totp_code(secret, jiff::Timestamp::now().as_second())
+                    .map_err(|err| ReadError::LoginRejected {
+                        detail: err.to_string(),
+                    })?,
+                None => String::new(),
+            };
+            let body =
+                json!({"Username": username, "Password": password.expose(), "SecurityCode": code});
+            let request = self
+                .http
+                .post(self.url("webclient/api/Login/GetAccessToken")?)
+                .json(&body);
+            send(request, ENDPOINT, self.limits).await
+        };
+        let answer = match attempt.await {
+            Ok(answer) => answer,
+            Err(err) => return Ok(Err(err)),
+        };
+        if answer.status == StatusCode::NOT_FOUND {
+            return Err(NotThere);
+        }
+        Ok(user_auth_from(&answer, totp_secret.is_some()))
+    }
+
+    async fn login_legacy(&self, username: &str, password: &Secret) -> Result<Auth, ReadError> {
+        const ENDPOINT: &str = "/api/login";
+        let body = json!({"Username": username, "Password": password.expose()});
+        let request = self.http.post(self.url("api/login")?).json(&body);
+        let answer = send(request, ENDPOINT, self.limits).await?;
+        if answer.status == StatusCode::NOT_FOUND {
+            return Err(ReadError::unexpected(
+                ENDPOINT,
+                format!("{NOT_FOUND}: no legacy login here"),
+            ));
+        }
+        if answer.status == StatusCode::UNAUTHORIZED || answer.status == StatusCode::FORBIDDEN {
+            return Err(rejected_credentials(&format!("HTTP {}", answer.status)));
+        }
+        check_status(&answer, ENDPOINT)?;
+        let text = String::from_utf8_lossy(&answer.body);
+        if text.trim().trim_matches('"') != "AuthSuccess" {
+            return Err(rejected_credentials(&preview_bytes(&answer.body)));
+        }
+        let cookie = answer
+            .headers
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .map(str::trim)
+            .filter(|pair| pair.contains('='))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if cookie.is_empty() {
+            return Err(ReadError::unexpected(
+                ENDPOINT,
+                "AuthSuccess without a session cookie",
+            ));
+        }
+        Ok(Auth::Cookie {
+            cookie: Secret::new(cookie),
+        })
+    }
+
+    // ---- authenticated requests --------------------------------------------------------------
+
+    /// Sends an authenticated request; on a 401 logs in once more and retries once.
+    async fn authed(
+        &self,
+        session: &mut Session,
+        method: reqwest::Method,
+        path: &str,
+    ) -> Result<Answer, ReadError> {
+        let url = self.url(path)?;
+        let mut retried = false;
+        loop {
+            self.ensure_login(session).await?;
+            let request = Self::with_auth(self.http.request(method.clone(), url.clone()), session);
+            let answer = send(request, endpoint_name(path), self.limits).await?;
+            if answer.status == StatusCode::UNAUTHORIZED && !retried {
+                retried = true;
+                session.auth = None;
+                continue;
+            }
+            return Ok(answer);
+        }
+    }
+
+    fn with_auth(request: reqwest::RequestBuilder, session: &Session) -> reqwest::RequestBuilder {
+        match &session.auth {
+            Some(Auth::Bearer { token, .. }) => request.bearer_auth(token.expose()),
+            Some(Auth::Cookie { cookie }) => {
+                request.header(reqwest::header::COOKIE, cookie.expose())
+            }
+            None => request,
+        }
+    }
+
+    async fn get_object(
+        &self,
+        session: &mut Session,
+        path: &str,
+    ) -> Result<Map<String, Value>, ReadError> {
+        let answer = self.authed(session, reqwest::Method::GET, path).await?;
+        let endpoint = endpoint_name(path);
+        check_status(&answer, endpoint)?;
+        parse_object(endpoint, &answer.body)
+    }
+
+    /// An optional read: a status the PBX may legitimately answer (404, 400, 403, 5xx) becomes
+    /// a note; transport failures and odd bodies still fail the read.
+    async fn optional_object(
+        &self,
+        session: &mut Session,
+        path: &str,
+        notes: &mut Vec<String>,
+    ) -> Result<Option<Map<String, Value>>, ReadError> {
+        let answer = self.authed(session, reqwest::Method::GET, path).await?;
+        let endpoint = endpoint_name(path);
+        match check_status(&answer, endpoint) {
+            Ok(()) => parse_object(endpoint, &answer.body).map(Some),
+            Err(
+                err @ (ReadError::UnexpectedAnswer { .. }
+                | ReadError::Forbidden { .. }
+                | ReadError::ServerError { .. }
+                | ReadError::LoginRejected { .. }),
+            ) => {
+                notes.push(format!("{endpoint}: {err}"));
+                Ok(None)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    // ---- reading -----------------------------------------------------------------------------
+
+    async fn read_xapi(&self, session: &mut Session) -> Result<LicenseReading, ReadError> {
+        let mut notes = Vec::new();
+        let system_status = self.get_object(session, "xapi/v1/SystemStatus").await?;
+        let version = Fields::new("SystemStatus", &system_status).text("Version")?;
+        let license_status = self
+            .optional_object(session, "xapi/v1/LicenseStatus", &mut notes)
+            .await?;
+        let parameters = self
+            .optional_object(
+                session,
+                "xapi/v1/Defs/Pbx.GetLicenseParameters()",
+                &mut notes,
+            )
+            .await?;
+        let ai_users = if xapi::has_ai_agents(version.as_deref()) {
+            self.count_ai_agents(session, &mut notes).await?
+        } else {
+            None
+        };
+        let pbx = xapi::license_from(
+            &system_status,
+            license_status.as_ref(),
+            parameters.as_ref(),
+            ai_users,
+        )?;
+        let raw = json!({
+            "SystemStatus": system_status,
+            "LicenseStatus": license_status,
+            "LicenseParameters": parameters,
+            "AIAgents": ai_users,
+        });
+        Ok(LicenseReading {
+            facts: LicenseFacts::from_pbx(pbx),
+            api: Api::Xapi,
+            raw,
+            notes,
+        })
+    }
+
+    async fn count_ai_agents(
+        &self,
+        session: &mut Session,
+        notes: &mut Vec<String>,
+    ) -> Result<Option<u32>, ReadError> {
+        let filtered = "xapi/v1/Users?$filter=AIAgent%20eq%20true&$count=true&$top=0";
+        if let Some(page) = self
+            .optional_object(session, filtered, &mut Vec::new())
+            .await?
+            && let Some(count) = Fields::new("Users", &page).count("@odata.count")?
+        {
+            return Ok(Some(count));
+        }
+        // Filtering on AIAgent is not confirmed on every build: count the flags ourselves.
+        let listed = "xapi/v1/Users?$select=Id,AIAgent";
+        let Some(page) = self.optional_object(session, listed, notes).await? else {
+            return Ok(None);
+        };
+        xapi::count_ai_flags(&page).map(Some)
+    }
+
+    async fn read_legacy(&self, session: &mut Session) -> Result<LicenseReading, ReadError> {
+        let status = self.get_object(session, "api/SystemStatus").await?;
+        let pbx: PbxLicense = legacy::license_from(&status)?;
+        let raw = json!({ "SystemStatus": status });
+        Ok(LicenseReading {
+            facts: LicenseFacts::from_pbx(pbx),
+            api: Api::Legacy,
+            raw,
+            notes: Vec::new(),
+        })
+    }
+}
+
+/// The PBX has no such login endpoint.
+#[derive(Debug)]
+struct NotThere;
+
+const NOT_FOUND: &str = "not found (404)";
+
+fn flatten(result: Result<Result<Auth, ReadError>, NotThere>) -> Result<Auth, ReadError> {
+    result.unwrap_or_else(|NotThere| {
+        Err(ReadError::unexpected(
+            "/webclient/api/Login/GetAccessToken",
+            format!(
+                "{NOT_FOUND}: this PBX has neither the legacy nor the v20 login; check the base URL"
+            ),
+        ))
+    })
+}
+
+fn rejected_credentials(said: &str) -> ReadError {
+    ReadError::LoginRejected {
+        detail: format!("the PBX answered {said}: check the username and password"),
+    }
+}
+
+fn mentions_license(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body).to_ascii_uppercase();
+    text.contains("INVALID_LICENSE_TYPE") || text.contains("LICENSE")
+}
+
+fn endpoint_name(path: &str) -> &str {
+    let path = path.split('?').next().unwrap_or(path);
+    path.strip_prefix("xapi/v1/")
+        .or_else(|| path.strip_prefix("api/"))
+        .unwrap_or(path)
+}
+
+fn bearer_from(endpoint: &str, object: &Map<String, Value>) -> Result<Auth, ReadError> {
+    let fields = Fields::new(endpoint, object);
+    let token = fields
+        .text("access_token")?
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ReadError::unexpected(endpoint, "no access_token in the token answer"))?;
+    // `expires_in` was minutes up to 20.0.8 and seconds since: reading it as seconds renews
+    // early on old PBXs, never late.
+    let lifetime = Duration::from_secs(u64::from(fields.count("expires_in")?.unwrap_or(60)));
+    let renew_at = Instant::now() + lifetime * TOKEN_RENEW_AFTER_QUARTERS / 4;
+    Ok(Auth::Bearer {
+        token: Secret::new(token),
+        renew_at,
+    })
+}
+
+fn user_auth_from(answer: &Answer, has_totp: bool) -> Result<Auth, ReadError> {
+    const ENDPOINT: &str = "/webclient/api/Login/GetAccessToken";
+    if answer.status == StatusCode::UNAUTHORIZED || answer.status == StatusCode::FORBIDDEN {
+        return Err(rejected_credentials(&format!("HTTP {}", answer.status)));
+    }
+    check_status(answer, ENDPOINT)?;
+    let object = parse_object(ENDPOINT, &answer.body)?;
+    let fields = Fields::new(ENDPOINT, &object);
+    let status = fields.text("Status")?.unwrap_or_default();
+    if status == "AuthSuccess" {
+        let Some(Value::Object(token)) = object.get("Token") else {
+            return Err(ReadError::unexpected(
+                ENDPOINT,
+                "AuthSuccess without a Token",
+            ));
+        };
+        return bearer_from(ENDPOINT, token);
+    }
+    let asks_for_code = !has_totp
+        && (status.to_ascii_lowercase().contains("two")
+            || status.to_ascii_lowercase().contains("code")
+            || status.to_ascii_lowercase().contains("mfa")
+            || object.get("TwoFactorAuth").is_some_and(|v| !v.is_null()));
+    let detail = if asks_for_code {
+        format!(
+            "the PBX answered {status:?}: this account has two-factor authentication on — add its \
+             TOTP secret to the instance"
+        )
+    } else if has_totp {
+        format!(
+            "the PBX answered {status:?}: check the username, password and TOTP secret (and that \
+             this server's clock is right)"
+        )
+    } else {
+        format!("the PBX answered {status:?}: check the username and password")
+    };
+    Err(ReadError::LoginRejected { detail })
+}
+
+/// Maps an answer's status to the error it means; 2xx is fine.
+pub(crate) fn check_status(answer: &Answer, endpoint: &str) -> Result<(), ReadError> {
+    let status = answer.status;
+    match status.as_u16() {
+        200..=299 => Ok(()),
+        300..=399 => {
+            let to = answer
+                .headers
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("another address");
+            Err(ReadError::unexpected(
+                endpoint,
+                format!("redirected ({status}) to {to}: use that address as the PBX's base URL"),
+            ))
+        }
+        401 => Err(ReadError::LoginRejected {
+            detail: format!("the PBX refused a fresh access token on {endpoint}"),
+        }),
+        403 if mentions_license(&answer.body) => Err(ReadError::ApiNotLicensed),
+        403 => Err(ReadError::Forbidden {
+            what: endpoint.to_owned(),
+        }),
+        404 => Err(ReadError::unexpected(
+            endpoint,
+            format!("{NOT_FOUND}: check that the base URL is the PBX's web address"),
+        )),
+        400 => Err(ReadError::unexpected(
+            endpoint,
+            format!(
+                "the PBX refused the request (400): {}",
+                odata_message(&answer.body)
+            ),
+        )),
+        408 | 429 | 500..=599 => Err(ReadError::ServerError {
+            endpoint: endpoint.to_owned(),
+            status: status.as_u16(),
+        }),
+        _ => Err(ReadError::unexpected(endpoint, format!("HTTP {status}"))),
+    }
+}
+
+fn odata_message(body: &[u8]) -> String {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| preview_bytes(body))
+}

@@ -1,0 +1,148 @@
+//! HTTP to PBXs: one shared client per TLS setting, bounded bodies, typed transport errors.
+//!
+//! Building a TLS client loads the system's root certificates, which costs far more than a
+//! request, so [`Connector`] keeps one `reqwest::Client` (and its connection pool) per distinct
+//! [`TlsOptions`] and hands it to every PBX that trusts the same way. Redirects are not
+//! followed: a PBX that redirects is reported with the address to use instead.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Once};
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use reqwest::{RequestBuilder, StatusCode};
+
+use crate::client::PbxClient;
+use crate::error::ReadError;
+use crate::target::{PbxTarget, ReadLimits, TlsOptions};
+
+/// A PBX's settings that cannot work, caught before any request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    /// The custom CA certificate does not parse.
+    #[error("the custom CA certificate is not a valid PEM certificate")]
+    BadCaCertificate,
+    /// The HTTP client could not be built.
+    #[error("cannot set up HTTPS for this PBX: {0}")]
+    Client(String),
+}
+
+/// Makes [`PbxClient`]s, sharing HTTP clients between PBXs with the same TLS settings.
+#[derive(Debug, Clone)]
+pub struct Connector {
+    limits: ReadLimits,
+    clients: Arc<Mutex<HashMap<TlsOptions, reqwest::Client>>>,
+}
+
+impl Connector {
+    /// A connector whose clients obey `limits`.
+    pub fn new(limits: ReadLimits) -> Connector {
+        static RING: Once = Once::new();
+        // One crypto provider for the whole process; ignore "already installed".
+        RING.call_once(|| {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        });
+        Connector {
+            limits,
+            clients: Arc::default(),
+        }
+    }
+
+    /// The limits every read obeys.
+    pub fn limits(&self) -> ReadLimits {
+        self.limits
+    }
+
+    /// A client for one PBX. Keep it for as long as the PBX's settings do not change: it holds
+    /// the PBX's token and its login backoff.
+    pub fn client(&self, target: PbxTarget) -> Result<PbxClient, TargetError> {
+        let http = self.http_for(&target.tls)?;
+        Ok(PbxClient::new(target, http, self.limits))
+    }
+
+    fn http_for(&self, tls: &TlsOptions) -> Result<reqwest::Client, TargetError> {
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(client) = clients.get(tls) {
+            return Ok(client.clone());
+        }
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("Runway/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(self.limits.timeout.min(Duration::from_secs(10)))
+            .timeout(self.limits.timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(2);
+        if let Some(pem) = &tls.custom_ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .map_err(|_| TargetError::BadCaCertificate)?;
+            if certs.is_empty() {
+                return Err(TargetError::BadCaCertificate);
+            }
+            builder = builder.tls_certs_merge(certs);
+        }
+        if tls.accept_invalid_certs {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        let client = builder
+            .build()
+            .map_err(|err| TargetError::Client(err.to_string()))?;
+        clients.insert(tls.clone(), client.clone());
+        Ok(client)
+    }
+}
+
+/// A PBX's answer, with its body read up to the size limit.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+/// Sends a request and reads the answer, refusing bodies over the limit without reading them.
+pub(crate) async fn send(
+    request: RequestBuilder,
+    endpoint: &str,
+    limits: ReadLimits,
+) -> Result<Answer, ReadError> {
+    let mut response = request
+        .send()
+        .await
+        .map_err(|err| ReadError::from_transport(&err, limits.timeout))?;
+    let too_big = || {
+        ReadError::unexpected(
+            endpoint,
+            format!(
+                "the body is larger than the {} MiB limit",
+                limits.max_body_bytes / (1024 * 1024)
+            ),
+        )
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > limits.max_body_bytes as u64)
+    {
+        return Err(too_big());
+    }
+    let status = response.status();
+    let headers = response.headers().clone();
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|err| ReadError::from_transport(&err, limits.timeout))?
+    {
+        if body.len() + chunk.len() > limits.max_body_bytes {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
+}

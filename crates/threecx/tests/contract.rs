@@ -1,0 +1,304 @@
+//! The PBX client against `runway-sim`: every login kind, every version's field set, faults.
+//!
+//! The simulator shares no code with the client, so a misunderstanding of the protocol on
+//! either side shows up here as a failed read or wrong facts.
+
+#![allow(clippy::unwrap_used, reason = "test helpers: a panic is a failed test")]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use runway_sim::{Fault, FaultKind, Scenario, Scheme, SimHandle, SimOptions, SimServer};
+use runway_threecx::{
+    Connector, ErrorKind, Login, PbxClient, PbxTarget, ReadLimits, Secret, TlsOptions,
+    parse_base_url,
+};
+
+fn demo_scenario() -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/demo.toml");
+    Scenario::load(&path, Timestamp::now()).unwrap()
+}
+
+fn login_for(spec: &runway_sim::Login) -> Login {
+    match spec {
+        runway_sim::Login::ClientCredentials {
+            client_id,
+            client_secret,
+        } => Login::ApiClient {
+            client_id: client_id.clone(),
+            secret: Secret::new(client_secret.clone()),
+        },
+        runway_sim::Login::User {
+            username,
+            password,
+            totp_secret,
+        } => Login::User {
+            username: username.clone(),
+            password: Secret::new(password.clone()),
+            totp_secret: totp_secret.clone().map(Secret::new),
+        },
+        runway_sim::Login::Legacy { username, password } => Login::Legacy {
+            username: username.clone(),
+            password: Secret::new(password.clone()),
+        },
+    }
+}
+
+fn client(sim: &SimHandle, id: &str, scheme: Scheme, login: Login, timeout: Duration) -> PbxClient {
+    let base_url = parse_base_url(sim.base_url(id, scheme).unwrap()).unwrap();
+    let tls = TlsOptions {
+        custom_ca_pem: Some(sim.ca_pem().to_owned()),
+        accept_invalid_certs: false,
+    };
+    let limits = ReadLimits {
+        timeout,
+        ..ReadLimits::default()
+    };
+    Connector::new(limits)
+        .client(PbxTarget {
+            base_url,
+            login,
+            tls,
+        })
+        .unwrap()
+}
+
+fn spec_client(sim: &SimHandle, scenario: &Scenario, id: &str, timeout: Duration) -> PbxClient {
+    let login = login_for(&scenario.pbx(id).unwrap().login);
+    client(sim, id, Scheme::Https, login, timeout)
+}
+
+/// The faulty PBXs of the demo fleet and the error each must give.
+const EXPECTED_FAILURES: &[(&str, ErrorKind)] = &[
+    ("northgate-yard", ErrorKind::Timeout),
+    ("riverside-showroom", ErrorKind::Timeout),
+    ("granite-remote", ErrorKind::LoginRejected),
+    ("bluewater-airport", ErrorKind::UnexpectedAnswer),
+    ("northgate-fleet", ErrorKind::LoginRejected),
+    ("riverside-leasing", ErrorKind::ApiNotLicensed),
+    ("oakridge-store2", ErrorKind::ServerError),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_whole_demo_fleet_reads_into_the_right_facts_or_the_right_typed_error() {
+    let scenario = demo_scenario();
+    let sim = SimServer::start(scenario.clone(), SimOptions::default())
+        .await
+        .unwrap();
+    let ids: Vec<String> = sim.pbx_ids().map(str::to_owned).collect();
+    assert!(ids.len() >= 40);
+    let mut versions = std::collections::BTreeSet::new();
+    for id in &ids {
+        let spec = scenario.pbx(id).unwrap();
+        let client = spec_client(&sim, &scenario, id, Duration::from_secs(3));
+        let started = Instant::now();
+        let result = client.read_license().await;
+        if let Some((_, kind)) = EXPECTED_FAILURES.iter().find(|(f, _)| f == id) {
+            let err = result.expect_err(id);
+            assert_eq!(err.kind(), *kind, "{id}: {err}");
+            for secret in client.target().login.secrets() {
+                assert!(
+                    !err.to_string().contains(secret.expose()),
+                    "{id} leaks a secret: {err}"
+                );
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{id} took {:?}",
+                started.elapsed()
+            );
+            continue;
+        }
+        let reading = result.unwrap_or_else(|err| panic!("{id}: {err}"));
+        let facts = &reading.facts;
+        let license = &spec.license;
+        versions.insert(spec.version.to_string());
+        // Date styles on the wire carry whole seconds up to 100 ns: compare whole seconds.
+        let ticks = |t: Option<Timestamp>| t.map(Timestamp::as_second);
+        assert_eq!(
+            ticks(facts.expiry),
+            ticks(license.expiry.instant()),
+            "{id}: expiry"
+        );
+        assert_eq!(
+            ticks(facts.maintenance_expiry),
+            ticks(license.maintenance_expiry.instant()),
+            "{id}: maintenance"
+        );
+        assert_eq!(facts.license_key, license.license_key, "{id}: key");
+        assert_eq!(
+            facts.product_code, license.product_code,
+            "{id}: product code"
+        );
+        assert_eq!(
+            facts.max_sim_calls,
+            Some(license.max_sim_calls),
+            "{id}: calls"
+        );
+        if reading.api == runway_threecx::Api::Xapi {
+            assert_eq!(
+                facts.license_active,
+                Some(license.license_active),
+                "{id}: active"
+            );
+        }
+        if spec.version.to_string().starts_with("20.0.1")
+            || spec.version.to_string().starts_with("20.0.9")
+        {
+            assert_eq!(facts.ai_users, Some(license.ai_agents), "{id}: AI agents");
+            assert!(
+                facts.users_licensed.is_some_and(|l| !l.estimated) || license.max_users.is_none(),
+                "{id}"
+            );
+        }
+    }
+    for prefix in ["18.", "20.0.7", "20.0.8", "20.0.9", "20.0.10"] {
+        assert!(
+            versions.iter().any(|v| v.starts_with(prefix)),
+            "no {prefix} PBX read: {versions:?}"
+        );
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn refresh_applies_the_pending_upstream_renewal_and_reads_it_at_once() {
+    let scenario = demo_scenario();
+    let sim = SimServer::start(scenario.clone(), SimOptions::default())
+        .await
+        .unwrap();
+    let client = spec_client(&sim, &scenario, "harbor-main", Duration::from_secs(5));
+    let before = client.read_license().await.unwrap().facts.expiry.unwrap();
+    let after = client
+        .refresh_license()
+        .await
+        .unwrap()
+        .facts
+        .expiry
+        .unwrap();
+    assert!(after > before, "{before} → {after}");
+    assert_eq!(sim.pbx("harbor-main").unwrap().counters().refresh_calls, 1);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_revoked_token_gets_one_new_login_and_one_retry() {
+    let scenario = demo_scenario();
+    let sim = SimServer::start(scenario.clone(), SimOptions::default())
+        .await
+        .unwrap();
+    let client = spec_client(&sim, &scenario, "harbor-north", Duration::from_secs(5));
+    client.read_license().await.unwrap();
+    let pbx = sim.pbx("harbor-north").unwrap();
+    pbx.revoke_tokens();
+    client.read_license().await.unwrap();
+    let counters = pbx.counters();
+    assert_eq!(counters.logins_succeeded, 2, "{counters:?}");
+    assert_eq!(counters.concurrent_login_violations, 0);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rejected_login_is_not_retried_until_the_backoff_has_passed() {
+    let scenario = demo_scenario();
+    let sim = SimServer::start(scenario.clone(), SimOptions::default())
+        .await
+        .unwrap();
+    let client = spec_client(&sim, &scenario, "granite-remote", Duration::from_secs(5));
+    assert_eq!(
+        client.read_license().await.unwrap_err().kind(),
+        ErrorKind::LoginRejected
+    );
+    let second = client.read_license().await.unwrap_err();
+    assert!(
+        matches!(second, runway_threecx::ReadError::LoginHeldBack { .. }),
+        "{second}"
+    );
+    assert_eq!(
+        sim.pbx("granite-remote")
+            .unwrap()
+            .counters()
+            .logins_attempted,
+        1
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_fifty_megabyte_body_is_refused_without_reading_it_all() {
+    let scenario = demo_scenario();
+    let sim = SimServer::start(scenario.clone(), SimOptions::default())
+        .await
+        .unwrap();
+    for declare_length in [true, false] {
+        let pbx = sim.pbx("harbor-north").unwrap();
+        pbx.set_faults(vec![Fault::new(FaultKind::HugeBody {
+            bytes: 50 * 1024 * 1024,
+            declare_length,
+        })]);
+        let client = spec_client(&sim, &scenario, "harbor-north", Duration::from_secs(10));
+        let started = Instant::now();
+        let err = client.read_license().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnexpectedAnswer, "{err}");
+        assert!(err.to_string().contains("limit"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_self_signed_certificate_is_a_tls_error_unless_trusted_or_explicitly_accepted() {
+    let scenario = demo_scenario();
+    let sim = SimServer::start(scenario.clone(), SimOptions::default())
+        .await
+        .unwrap();
+    let login = login_for(&scenario.pbx("harbor-north").unwrap().login);
+    let base_url = parse_base_url(sim.https_url("harbor-north").unwrap()).unwrap();
+    let connector = Connector::new(ReadLimits::default());
+    let untrusted = connector
+        .client(PbxTarget {
+            base_url: base_url.clone(),
+            login: login.clone(),
+            tls: TlsOptions::default(),
+        })
+        .unwrap();
+    let err = untrusted.read_license().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
+    assert!(err.to_string().contains("trusted authority"), "{err}");
+    let accepting = connector
+        .client(PbxTarget {
+            base_url,
+            login,
+            tls: TlsOptions {
+                custom_ca_pem: None,
+                accept_invalid_certs: true,
+            },
+        })
+        .unwrap();
+    accepting.read_license().await.unwrap();
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_closed_port_is_unreachable() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let base_url = parse_base_url(&format!("http://127.0.0.1:{port}")).unwrap();
+    let login = Login::Legacy {
+        username: "admin".into(),
+        password: Secret::new("pw"),
+    };
+    let client = Connector::new(ReadLimits::default())
+        .client(PbxTarget {
+            base_url,
+            login,
+            tls: TlsOptions::default(),
+        })
+        .unwrap();
+    assert_eq!(
+        client.read_license().await.unwrap_err().kind(),
+        ErrorKind::Unreachable
+    );
+}
