@@ -29,7 +29,7 @@ Examples:
 Exit status: 0 when the license was read, 1 when the PBX could not be read (the error says
 why), 2 when the command line is wrong.")]
 pub(crate) struct ProbeArgs {
-    /// The PBX's web address, e.g. https://pbx.example.com:5001
+    /// The PBX's web address, e.g. `https://pbx.example.com:5001`
     base_url: String,
     /// How to log in.
     #[arg(long, value_enum)]
