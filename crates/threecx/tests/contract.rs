@@ -302,3 +302,75 @@ async fn a_closed_port_is_unreachable() {
         ErrorKind::Unreachable
     );
 }
+
+#[tokio::test]
+async fn every_data_fault_gives_its_typed_error_and_odd_but_valid_bodies_still_read() {
+    use runway_sim::{EndpointScope, GarbageStyle, OddStyle};
+    let scenario = demo_scenario();
+    let sim = SimServer::start(scenario.clone(), SimOptions::default())
+        .await
+        .unwrap();
+    let pbx = sim.pbx("harbor-north").unwrap();
+    let failing = [
+        (FaultKind::Forbidden {}, ErrorKind::Forbidden),
+        (
+            FaultKind::Garbage {
+                style: GarbageStyle::NotJson,
+            },
+            ErrorKind::UnexpectedAnswer,
+        ),
+        (
+            FaultKind::Garbage {
+                style: GarbageStyle::TruncatedJson,
+            },
+            ErrorKind::UnexpectedAnswer,
+        ),
+        (
+            FaultKind::Garbage {
+                style: GarbageStyle::WrongTypes,
+            },
+            ErrorKind::UnexpectedAnswer,
+        ),
+        (
+            FaultKind::Status {
+                status: 500,
+                retry_after: None,
+            },
+            ErrorKind::ServerError,
+        ),
+        (
+            FaultKind::Status {
+                status: 429,
+                retry_after: Some(5),
+            },
+            ErrorKind::ServerError,
+        ),
+    ];
+    for (fault, kind) in failing {
+        pbx.set_faults(vec![Fault::new(fault.clone()).on(EndpointScope::Data)]);
+        let client = spec_client(&sim, &scenario, "harbor-north", Duration::from_secs(5));
+        let err = client.read_license().await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{fault:?}: {err}");
+    }
+    for style in [
+        OddStyle::MissingFields,
+        OddStyle::NullFields,
+        OddStyle::ExtraFields,
+        OddStyle::NewerVersion,
+    ] {
+        pbx.set_faults(vec![Fault::new(FaultKind::OddBody { style })]);
+        let client = spec_client(&sim, &scenario, "harbor-north", Duration::from_secs(5));
+        client
+            .read_license()
+            .await
+            .unwrap_or_else(|err| panic!("{style:?}: {err}"));
+    }
+    // A token that dies at once: one re-login and one retry, then a clear error, never a loop.
+    pbx.set_faults(vec![Fault::new(FaultKind::ShortToken { lifetime_ms: 1 })]);
+    pbx.reset_counters();
+    let client = spec_client(&sim, &scenario, "harbor-north", Duration::from_secs(5));
+    let err = client.read_license().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::LoginRejected, "{err}");
+    assert_eq!(pbx.counters().logins_succeeded, 2);
+    sim.shutdown().await;
+}
