@@ -374,3 +374,90 @@ async fn every_data_fault_gives_its_typed_error_and_odd_but_valid_bodies_still_r
     assert_eq!(pbx.counters().logins_succeeded, 2);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn user_and_legacy_logins_fall_back_to_the_api_the_pbx_has() {
+    let scenario = demo_scenario();
+    let sim = SimServer::start(scenario.clone(), SimOptions::default())
+        .await
+        .unwrap();
+    // harbor-lab is v18 with a legacy login: the same credentials as a "user" login find /api.
+    let runway_sim::Login::Legacy { username, password } =
+        &scenario.pbx("harbor-lab").unwrap().login
+    else {
+        panic!("harbor-lab should be a legacy PBX")
+    };
+    let as_user = Login::User {
+        username: username.clone(),
+        password: Secret::new(password.clone()),
+        totp_secret: None,
+    };
+    let reading = client(
+        &sim,
+        "harbor-lab",
+        Scheme::Https,
+        as_user,
+        Duration::from_secs(5),
+    )
+    .read_license()
+    .await
+    .unwrap();
+    assert_eq!(reading.api, runway_threecx::Api::Legacy);
+    // harbor-south is v20 with a user login: a "legacy" login finds the web-client login.
+    let runway_sim::Login::User {
+        username, password, ..
+    } = &scenario.pbx("harbor-south").unwrap().login
+    else {
+        panic!("harbor-south should have a user login")
+    };
+    let as_legacy = Login::Legacy {
+        username: username.clone(),
+        password: Secret::new(password.clone()),
+    };
+    let reading = client(
+        &sim,
+        "harbor-south",
+        Scheme::Https,
+        as_legacy,
+        Duration::from_secs(5),
+    )
+    .read_license()
+    .await
+    .unwrap();
+    assert_eq!(reading.api, runway_threecx::Api::Xapi);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_mfa_account_without_its_totp_secret_is_told_to_add_it() {
+    let scenario = demo_scenario();
+    let sim = SimServer::start(scenario.clone(), SimOptions::default())
+        .await
+        .unwrap();
+    let runway_sim::Login::User {
+        username,
+        password,
+        totp_secret: Some(_),
+    } = &scenario.pbx("summit-hq").unwrap().login
+    else {
+        panic!("summit-hq should have an MFA user login")
+    };
+    let without_code = Login::User {
+        username: username.clone(),
+        password: Secret::new(password.clone()),
+        totp_secret: None,
+    };
+    let err = client(
+        &sim,
+        "summit-hq",
+        Scheme::Https,
+        without_code,
+        Duration::from_secs(5),
+    )
+    .read_license()
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::LoginRejected, "{err}");
+    assert!(err.to_string().contains("TOTP secret"), "{err}");
+    sim.shutdown().await;
+}

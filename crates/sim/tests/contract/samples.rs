@@ -10,8 +10,13 @@ use serde_json::Value;
 use crate::helpers::{cc_pbx, keys, start};
 
 fn samples_dir() -> Option<PathBuf> {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/3cx/samples");
+    // The team's shared folder: RUNWAY_SHARED_DIR, else `../shared` beside the checkout.
+    let dir = std::env::var_os("RUNWAY_SHARED_DIR")
+        .map_or_else(
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+            PathBuf::from,
+        )
+        .join("reference/3cx/samples");
     if dir.is_dir() {
         return Some(dir);
     }

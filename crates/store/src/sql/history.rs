@@ -7,7 +7,7 @@
 use jiff::Timestamp;
 use runway_core::LicenseFacts;
 
-use super::db::{Sql, Tx};
+use super::db::{FromBothRows, Sql, Tx};
 use super::rows::{
     ATTEMPT_COLUMNS, AttemptRow, EVENT_COLUMNS, EventRow, FleetDbRow, INSTANCE_COLUMNS,
     INSTANCE_FROM, LICENSE_COLUMNS, LicenseRow, READING_COLUMNS, ReadingRow, duration_ms,
@@ -387,21 +387,15 @@ impl SqlStore {
         max: u32,
     ) -> Result<Vec<Reading>> {
         let rows: Vec<ReadingRow> = self
-            .db
-            .read_all(
-                Sql::new(format!(
-                    "SELECT {READING_COLUMNS} FROM license_readings \
-                     WHERE tenant_id = $1 AND instance_id = $2 \
-                     ORDER BY read_at DESC, id DESC LIMIT $3"
-                ))
-                .bind(tenant.0)
-                .bind(instance.0)
-                .bind(limit(max)),
+            .newest_first(
+                tenant,
+                instance,
+                max,
+                READING_COLUMNS,
+                "license_readings",
+                "read_at",
             )
             .await?;
-        if rows.is_empty() {
-            self.ensure_instance(tenant, instance).await?;
-        }
         rows.into_iter().map(Reading::try_from).collect()
     }
 
@@ -412,21 +406,15 @@ impl SqlStore {
         max: u32,
     ) -> Result<Vec<Event>> {
         let rows: Vec<EventRow> = self
-            .db
-            .read_all(
-                Sql::new(format!(
-                    "SELECT {EVENT_COLUMNS} FROM instance_events \
-                     WHERE tenant_id = $1 AND instance_id = $2 \
-                     ORDER BY at DESC, id DESC LIMIT $3"
-                ))
-                .bind(tenant.0)
-                .bind(instance.0)
-                .bind(limit(max)),
+            .newest_first(
+                tenant,
+                instance,
+                max,
+                EVENT_COLUMNS,
+                "instance_events",
+                "at",
             )
             .await?;
-        if rows.is_empty() {
-            self.ensure_instance(tenant, instance).await?;
-        }
         rows.into_iter().map(Event::try_from).collect()
     }
 
@@ -437,12 +425,36 @@ impl SqlStore {
         max: u32,
     ) -> Result<Vec<Attempt>> {
         let rows: Vec<AttemptRow> = self
+            .newest_first(
+                tenant,
+                instance,
+                max,
+                ATTEMPT_COLUMNS,
+                "poll_attempts",
+                "started_at",
+            )
+            .await?;
+        rows.into_iter().map(Attempt::try_from).collect()
+    }
+
+    /// One instance's history rows from `table`, newest first. An empty answer is checked
+    /// against the instance, so another tenant's instance is `NotFound` rather than "no history".
+    async fn newest_first<T: FromBothRows>(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        max: u32,
+        columns: &str,
+        table: &str,
+        time_column: &str,
+    ) -> Result<Vec<T>> {
+        let rows: Vec<T> = self
             .db
             .read_all(
                 Sql::new(format!(
-                    "SELECT {ATTEMPT_COLUMNS} FROM poll_attempts \
+                    "SELECT {columns} FROM {table} \
                      WHERE tenant_id = $1 AND instance_id = $2 \
-                     ORDER BY started_at DESC, id DESC LIMIT $3"
+                     ORDER BY {time_column} DESC, id DESC LIMIT $3"
                 ))
                 .bind(tenant.0)
                 .bind(instance.0)
@@ -452,6 +464,6 @@ impl SqlStore {
         if rows.is_empty() {
             self.ensure_instance(tenant, instance).await?;
         }
-        rows.into_iter().map(Attempt::try_from).collect()
+        Ok(rows)
     }
 }
