@@ -202,7 +202,8 @@ impl Engine {
 
     // ---- the scheduler ------------------------------------------------------------------------
 
-    /// Reads everything due now and returns when nothing is due and no read is in flight.
+    /// One pass: reads everything due now and returns when those reads are done. A read that
+    /// fails here is retried by a later pass, after its backoff.
     pub async fn run_due(&self) -> CycleReport {
         self.drive(true, std::future::pending()).await
     }
@@ -221,16 +222,28 @@ impl Engine {
         let mut tasks: JoinSet<Result<ReadOutcome, EngineError>> = JoinSet::new();
         let mut report = CycleReport::default();
         let mut shutdown = std::pin::pin!(shutdown);
+        let pass_start = until_idle.then(|| self.inner.clock.now());
         loop {
             let free = concurrency - tasks.len();
             let mut nothing_due = false;
             if free >= refill_at || tasks.is_empty() {
                 let now = self.inner.clock.now();
+                // One pass reads what was due when it started: a failing PBX retried a minute
+                // later belongs to the next pass, or a pass would never end on a faulty fleet.
+                // Asking "due by the start" with the lease stretched by the time since keeps
+                // the lease running from now.
+                let (due_by, lease_for) = match pass_start {
+                    Some(start) => {
+                        let since = now.duration_since(start).unsigned_abs();
+                        (start, self.lease_for() + since)
+                    }
+                    None => (now, self.lease_for()),
+                };
                 let limit = u32::try_from(free).unwrap_or(u32::MAX);
                 match self
                     .inner
                     .store
-                    .lease_due(now, &config.node_id, self.lease_for(), limit)
+                    .lease_due(due_by, &config.node_id, lease_for, limit)
                     .await
                 {
                     Ok(batch) => {

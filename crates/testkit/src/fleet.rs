@@ -20,14 +20,28 @@ pub struct FleetPbx {
     pub customer: CustomerId,
 }
 
-/// Creates the scenario's customers (by name, reusing existing ones) and one instance per PBX,
-/// reached through `scheme` with the PBX's configured login, trusting the simulator's CA.
-pub async fn load_fleet(
+/// [`load_fleet`] for a simulator running in this process, reached through `scheme`.
+pub async fn load_sim_fleet(
     store: &dyn Store,
     tenant: TenantId,
     sim: &SimHandle,
     scenario: &Scenario,
     scheme: Scheme,
+    now: runway_core::Timestamp,
+) -> runway_store::Result<Vec<FleetPbx>> {
+    let url_of = |id: &str| sim.base_url(id, scheme).map(str::to_owned);
+    let ca_pem = (scheme == Scheme::Https).then(|| sim.ca_pem());
+    load_fleet(store, tenant, scenario, &url_of, ca_pem, now).await
+}
+
+/// Creates the scenario's customers (by name, reusing existing ones) and one instance per PBX
+/// at the address `url_of` gives it, with the PBX's configured login, trusting `ca_pem`.
+pub async fn load_fleet(
+    store: &dyn Store,
+    tenant: TenantId,
+    scenario: &Scenario,
+    url_of: &(dyn Fn(&str) -> Option<String> + Sync),
+    ca_pem: Option<&str>,
     now: runway_core::Timestamp,
 ) -> runway_store::Result<Vec<FleetPbx>> {
     let mut customers: HashMap<String, CustomerId> = store
@@ -37,7 +51,7 @@ pub async fn load_fleet(
         .map(|c| (c.name, c.id))
         .collect();
     let tls = TlsOptions {
-        custom_ca_pem: (scheme == Scheme::Https).then(|| sim.ca_pem().to_owned()),
+        custom_ca_pem: ca_pem.map(str::to_owned),
         accept_invalid_certs: false,
     };
     let mut loaded = Vec::with_capacity(scenario.pbxs.len());
@@ -52,7 +66,7 @@ pub async fn load_fleet(
             customers.insert(pbx.customer.clone(), id);
             id
         };
-        let base_url = sim.base_url(&pbx.id, scheme).unwrap_or_default();
+        let base_url = url_of(&pbx.id).unwrap_or_default();
         let mut new = NewInstance::new(
             customer,
             &pbx.name,

@@ -11,4 +11,4 @@ mod db;
 mod fleet;
 
 pub use db::{Backend, TestDb, postgres_admin_url};
-pub use fleet::{FleetPbx, load_fleet};
+pub use fleet::{FleetPbx, load_fleet, load_sim_fleet};

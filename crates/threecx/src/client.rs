@@ -69,6 +69,9 @@ struct Session {
     api: Option<Api>,
     rejections: u32,
     held_until: Option<(Instant, String)>,
+    /// Whether the PBX's version (as last read) has AI agents, so the next read asks for their
+    /// count together with everything else.
+    has_ai_agents: Option<bool>,
 }
 
 #[derive(Debug)]
@@ -405,6 +408,49 @@ impl PbxClient {
         parse_object(endpoint, &answer.body)
     }
 
+    /// GETs several paths at once under the session's current login, so a read costs one
+    /// round trip for all of them instead of one each. If any meets a 401 (the token died
+    /// meanwhile), logs in once more and sends those again once — never more.
+    async fn get_all(
+        &self,
+        session: &mut Session,
+        paths: &[&str],
+    ) -> Vec<Result<Answer, ReadError>> {
+        let mut answers = self.send_all(session, paths).await;
+        let unauthorized = |answer: &Result<Answer, ReadError>| matches!(answer, Ok(a) if a.status == StatusCode::UNAUTHORIZED);
+        if !answers.iter().any(unauthorized) {
+            return answers;
+        }
+        session.auth = None;
+        if let Err(err) = self.ensure_login(session).await {
+            return answers.into_iter().map(|_| Err(err.clone())).collect();
+        }
+        let retry: Vec<&str> = paths
+            .iter()
+            .zip(&answers)
+            .filter(|(_, answer)| unauthorized(answer))
+            .map(|(path, _)| *path)
+            .collect();
+        let mut retried = self.send_all(session, &retry).await.into_iter();
+        for answer in &mut answers {
+            if unauthorized(answer)
+                && let Some(again) = retried.next()
+            {
+                *answer = again;
+            }
+        }
+        answers
+    }
+
+    /// GETs every path at once with the session's current login, answers in order.
+    async fn send_all(&self, session: &Session, paths: &[&str]) -> Vec<Result<Answer, ReadError>> {
+        futures_util::future::join_all(paths.iter().map(|path| async move {
+            let request = Self::with_auth(self.http.get(self.url(path)?), session);
+            send(request, endpoint_name(path), self.limits).await
+        }))
+        .await
+    }
+
     /// An optional read: a status the PBX may legitimately answer (404, 400, 403, 5xx) becomes
     /// a note; transport failures and odd bodies still fail the read.
     async fn optional_object(
@@ -414,40 +460,55 @@ impl PbxClient {
         notes: &mut Vec<String>,
     ) -> Result<Option<Map<String, Value>>, ReadError> {
         let answer = self.authed(session, reqwest::Method::GET, path).await?;
-        let endpoint = endpoint_name(path);
-        match check_status(&answer, endpoint) {
-            Ok(()) => parse_object(endpoint, &answer.body).map(Some),
-            Err(
-                err @ (ReadError::UnexpectedAnswer { .. }
-                | ReadError::Forbidden { .. }
-                | ReadError::ServerError { .. }
-                | ReadError::LoginRejected { .. }),
-            ) => {
-                notes.push(format!("{endpoint}: {err}"));
-                Ok(None)
-            }
-            Err(err) => Err(err),
-        }
+        optional_from(path, &answer, notes)
     }
 
     // ---- reading -----------------------------------------------------------------------------
 
     async fn read_xapi(&self, session: &mut Session) -> Result<LicenseReading, ReadError> {
+        const SYSTEM_STATUS: &str = "xapi/v1/SystemStatus";
+        const LICENSE_STATUS: &str = "xapi/v1/LicenseStatus";
+        const PARAMETERS: &str = "xapi/v1/Defs/Pbx.GetLicenseParameters()";
+        const AI_AGENTS: &str = "xapi/v1/Users?$filter=AIAgent%20eq%20true&$count=true&$top=0";
         let mut notes = Vec::new();
-        let system_status = self.get_object(session, "xapi/v1/SystemStatus").await?;
+        // Everything is asked at once, the AI-agent count included unless the previous read
+        // showed a version without AI agents: one round trip instead of two. On the first read
+        // of an older v20 PBX that costs one answer thrown away (the version decides below).
+        let ask_ai_now = session.has_ai_agents != Some(false);
+        let paths: &[&str] = if ask_ai_now {
+            &[SYSTEM_STATUS, LICENSE_STATUS, PARAMETERS, AI_AGENTS]
+        } else {
+            &[SYSTEM_STATUS, LICENSE_STATUS, PARAMETERS]
+        };
+        let mut answers = self.get_all(session, paths).await.into_iter();
+        let mut next = |path| {
+            answers
+                .next()
+                .unwrap_or_else(|| Err(ReadError::unexpected(endpoint_name(path), "no answer")))
+        };
+        let answer = next(SYSTEM_STATUS)?;
+        check_status(&answer, "SystemStatus")?;
+        let system_status = parse_object("SystemStatus", &answer.body)?;
+        let license_status = optional_from(LICENSE_STATUS, &next(LICENSE_STATUS)?, &mut notes)?;
+        let parameters = optional_from(PARAMETERS, &next(PARAMETERS)?, &mut notes)?;
         let version = Fields::new("SystemStatus", &system_status).text("Version")?;
-        let license_status = self
-            .optional_object(session, "xapi/v1/LicenseStatus", &mut notes)
-            .await?;
-        let parameters = self
-            .optional_object(
-                session,
-                "xapi/v1/Defs/Pbx.GetLicenseParameters()",
-                &mut notes,
-            )
-            .await?;
-        let ai_users = if xapi::has_ai_agents(version.as_deref()) {
-            self.count_ai_agents(session, &mut notes).await?
+        let with_ai = xapi::has_ai_agents(version.as_deref());
+        session.has_ai_agents = Some(with_ai);
+        let ai_users = if with_ai {
+            let answer = if ask_ai_now {
+                next(AI_AGENTS)?
+            } else {
+                self.authed(session, reqwest::Method::GET, AI_AGENTS)
+                    .await?
+            };
+            let counted = optional_from(AI_AGENTS, &answer, &mut Vec::new())?
+                .map(|page| Fields::new("Users", &page).count("@odata.count"))
+                .transpose()?
+                .flatten();
+            match counted {
+                Some(count) => Some(count),
+                None => self.count_ai_flags(session, &mut notes).await?,
+            }
         } else {
             None
         };
@@ -471,20 +532,12 @@ impl PbxClient {
         })
     }
 
-    async fn count_ai_agents(
+    /// Filtering on `AIAgent` is not confirmed on every build: count the flags ourselves.
+    async fn count_ai_flags(
         &self,
         session: &mut Session,
         notes: &mut Vec<String>,
     ) -> Result<Option<u32>, ReadError> {
-        let filtered = "xapi/v1/Users?$filter=AIAgent%20eq%20true&$count=true&$top=0";
-        if let Some(page) = self
-            .optional_object(session, filtered, &mut Vec::new())
-            .await?
-            && let Some(count) = Fields::new("Users", &page).count("@odata.count")?
-        {
-            return Ok(Some(count));
-        }
-        // Filtering on AIAgent is not confirmed on every build: count the flags ourselves.
         let listed = "xapi/v1/Users?$select=Id,AIAgent";
         let Some(page) = self.optional_object(session, listed, notes).await? else {
             return Ok(None);
@@ -531,6 +584,29 @@ fn rejected_credentials(said: &str) -> ReadError {
 fn mentions_license(body: &[u8]) -> bool {
     let text = String::from_utf8_lossy(body).to_ascii_uppercase();
     text.contains("INVALID_LICENSE_TYPE") || text.contains("LICENSE")
+}
+
+/// An optional answer: a status the PBX may legitimately give (404, 400, 403, 5xx) becomes a
+/// note; an odd body still fails the read.
+fn optional_from(
+    path: &str,
+    answer: &Answer,
+    notes: &mut Vec<String>,
+) -> Result<Option<Map<String, Value>>, ReadError> {
+    let endpoint = endpoint_name(path);
+    match check_status(answer, endpoint) {
+        Ok(()) => parse_object(endpoint, &answer.body).map(Some),
+        Err(
+            err @ (ReadError::UnexpectedAnswer { .. }
+            | ReadError::Forbidden { .. }
+            | ReadError::ServerError { .. }
+            | ReadError::LoginRejected { .. }),
+        ) => {
+            notes.push(format!("{endpoint}: {err}"));
+            Ok(None)
+        }
+        Err(err) => Err(err),
+    }
 }
 
 fn endpoint_name(path: &str) -> &str {

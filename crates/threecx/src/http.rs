@@ -73,8 +73,8 @@ impl Connector {
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(self.limits.timeout.min(Duration::from_secs(10)))
             .timeout(self.limits.timeout)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(2);
+            .pool_idle_timeout(Duration::from_secs(2))
+            .pool_max_idle_per_host(1);
         if let Some(pem) = &tls.custom_ca_pem {
             let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
                 .map_err(|_| TargetError::BadCaCertificate)?;

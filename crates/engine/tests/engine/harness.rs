@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use runway_engine::{Engine, EngineConfig, ManualClock, SchedulePolicy};
 use runway_sim::{Scenario, ScenarioFormat, Scheme, SimHandle, SimOptions, SimServer};
 use runway_store::{Attempt, InstanceId, LicenseState, Store, TenantId, TenantSettings};
-use runway_testkit::{Backend, TestDb, load_fleet};
+use runway_testkit::{Backend, TestDb, load_sim_fleet};
 use runway_threecx::ReadLimits;
 
 /// The read timeout of test engines: short, so hanging PBXs cost little.
@@ -61,7 +61,7 @@ impl Fleet {
         let mut settings = TenantSettings::new("Acme MSP");
         settings.zone = runway_core::Zone::parse("America/New_York").unwrap();
         let tenant = db.store.create_tenant(&settings).await.unwrap().id;
-        let loaded = load_fleet(&*db.store, tenant, &sim, &scenario, Scheme::Https, now)
+        let loaded = load_sim_fleet(&*db.store, tenant, &sim, &scenario, Scheme::Https, now)
             .await
             .unwrap();
         let ids = loaded
