@@ -314,6 +314,18 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> Result<Vec<Instance>>;
 
+    /// Leases one instance of the tenant to `node` until `now + lease_for`, due or not, for a
+    /// read a user asked for. `None` when another read holds its lease (this node's scheduler
+    /// included); another tenant's instance is `NotFound`.
+    async fn lease_instance(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        node: &str,
+        now: Timestamp,
+        lease_for: Duration,
+    ) -> Result<Option<Instance>>;
+
     /// Releases `node`'s lease on an instance and schedules its next read. Does nothing (and
     /// returns `false`) if the lease is no longer `node`'s.
     async fn finish_lease(

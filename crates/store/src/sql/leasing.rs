@@ -70,6 +70,42 @@ impl SqlStore {
         rows.into_iter().map(Instance::try_from).collect()
     }
 
+    pub(super) async fn lease_instance_impl(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        node: &str,
+        now: Timestamp,
+        lease_for: Duration,
+    ) -> Result<Option<Instance>> {
+        let node = validate::name(node, "node id", 200)?;
+        if lease_for.is_zero() {
+            return Err(StoreError::invalid("a lease must last at least a second"));
+        }
+        let now = seconds(now);
+        let until = now.saturating_add(duration_secs(lease_for).max(1));
+        // One statement: the row lock (PostgreSQL) or the single writer (SQLite) makes taking
+        // a free lease atomic, so two nodes never both win it.
+        let taken = self
+            .db
+            .write(
+                Sql::new(
+                    "UPDATE instances SET lease_owner = $3, lease_until = $4 \
+                     WHERE tenant_id = $1 AND id = $2 \
+                     AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until <= $5)",
+                )
+                .bind(tenant.0)
+                .bind(instance.0)
+                .bind(node)
+                .bind(until)
+                .bind(now),
+            )
+            .await?;
+        // Read the row either way: it tells a missing instance from one being read.
+        let found = self.instance_impl(tenant, instance).await?;
+        Ok((taken > 0).then_some(found))
+    }
+
     pub(super) async fn finish_lease_impl(
         &self,
         instance: InstanceId,

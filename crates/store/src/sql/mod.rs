@@ -403,6 +403,18 @@ impl Store for SqlStore {
         self.lease_due_impl(now, node, lease_for, limit).await
     }
 
+    async fn lease_instance(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        node: &str,
+        now: Timestamp,
+        lease_for: Duration,
+    ) -> Result<Option<Instance>> {
+        self.lease_instance_impl(tenant, instance, node, now, lease_for)
+            .await
+    }
+
     async fn finish_lease(
         &self,
         instance: InstanceId,

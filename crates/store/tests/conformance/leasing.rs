@@ -206,7 +206,67 @@ async fn read_now_makes_an_instance_due_at_once(h: Harness) {
     assert_not_found(store.request_poll_now(t, InstanceId(4242), now).await);
 }
 
+async fn a_user_read_leases_one_instance_unless_another_read_holds_it(h: Harness) {
+    let store = h.store();
+    let t = tenant(store, "Acme MSP").await;
+    let other = tenant(store, "Other MSP").await;
+    let c = customer(store, t, "Acme").await;
+    // Not due for hours: a user's read leases it anyway.
+    let pbx = instance(store, t, c, "pbx", at("2026-06-01T15:00:00Z")).await;
+    let now = at("2026-06-01T09:00:00Z");
+
+    let leased = store
+        .lease_instance(t, pbx.id, "node-a", now, LEASE)
+        .await
+        .unwrap()
+        .expect("a free instance is leased");
+    assert_eq!(leased.schedule.lease_owner.as_deref(), Some("node-a"));
+    assert_eq!(
+        leased.schedule.lease_until,
+        Some(at("2026-06-01T09:05:00Z"))
+    );
+
+    for node in ["node-a", "node-b"] {
+        assert_eq!(
+            store
+                .lease_instance(t, pbx.id, node, now, LEASE)
+                .await
+                .unwrap(),
+            None,
+            "{node}: a held lease is not taken again"
+        );
+    }
+    assert_not_found(
+        store
+            .lease_instance(other, pbx.id, "node-b", now, LEASE)
+            .await,
+    );
+    assert_not_found(
+        store
+            .lease_instance(t, InstanceId(4242), "node-b", now, LEASE)
+            .await,
+    );
+
+    let lapsed = at("2026-06-01T09:05:00Z");
+    let taken = store
+        .lease_instance(t, pbx.id, "node-b", lapsed, LEASE)
+        .await
+        .unwrap()
+        .expect("a lapsed lease is taken over");
+    assert_eq!(taken.schedule.lease_owner.as_deref(), Some("node-b"));
+    store.request_poll_now(t, pbx.id, lapsed).await.unwrap();
+    assert!(
+        store
+            .lease_due(at("2026-06-01T09:06:00Z"), "node-a", LEASE, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the scheduler skips a due instance while a user's read holds it"
+    );
+}
+
 conformance!(
+    a_user_read_leases_one_instance_unless_another_read_holds_it,
     only_due_enabled_polled_unleased_instances_are_leased_soonest_first,
     two_nodes_leasing_at_once_never_get_the_same_instance,
     an_expired_lease_is_taken_over_and_the_old_owner_cannot_finish_it,

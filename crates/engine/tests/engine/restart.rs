@@ -1,0 +1,136 @@
+//! A poller killed in the middle of a cycle and started again: nothing half-written, nothing
+//! skipped for good, nothing good lost.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use runway_store::{InstanceId, Reading};
+use runway_testkit::Backend;
+
+use crate::harness::{Fleet, TIMEOUT, on_both_backends, pbx};
+
+/// Twelve PBXs; every third answers slowly, so a cycle is still running when it is killed.
+fn fleet_toml() -> String {
+    (0..12)
+        .map(|n| {
+            let slow = if n % 3 == 0 {
+                r#"faults = [{ kind = "delay", ms = 250, endpoint = "data" }]"#
+            } else {
+                ""
+            };
+            pbx(&format!("pbx-{n:02}"), &format!("+{}d", 10 + n), slow)
+        })
+        .collect()
+}
+
+async fn readings(fleet: &Fleet) -> HashMap<InstanceId, Vec<Reading>> {
+    let mut all = HashMap::new();
+    for &id in fleet.ids.values() {
+        all.insert(
+            id,
+            fleet.store().readings(fleet.tenant, id, 100).await.unwrap(),
+        );
+    }
+    all
+}
+
+/// Every reading has its successful attempt and the current license is the newest reading:
+/// what one transaction writes is there entirely or not at all.
+async fn assert_whole(fleet: &Fleet) {
+    for (pbx, &id) in &fleet.ids {
+        let readings = fleet.store().readings(fleet.tenant, id, 100).await.unwrap();
+        let attempts = fleet.store().attempts(fleet.tenant, id, 100).await.unwrap();
+        let succeeded = attempts.iter().filter(|a| a.succeeded()).count();
+        assert_eq!(
+            readings.len(),
+            succeeded,
+            "{pbx}: readings vs successful attempts"
+        );
+        let current = fleet.store().license(fleet.tenant, id).await.unwrap();
+        assert_eq!(
+            current.good.map(|g| g.reading_id),
+            readings.first().map(|r| r.id),
+            "{pbx}: the current license is the newest reading"
+        );
+    }
+}
+
+async fn a_poller_killed_mid_cycle_loses_nothing_and_its_work_is_finished_after_restart(
+    backend: Backend,
+) {
+    let Some(fleet) = Fleet::start(backend, &fleet_toml()).await else {
+        return;
+    };
+    // A first full cycle, so every instance has good data that must survive.
+    let first = fleet.engine("node-a", 3).run_due().await;
+    assert_eq!(first.succeeded, 12);
+    let before_kill = readings(&fleet).await;
+
+    fleet.clock.advance(Duration::from_hours(7));
+    let doomed = fleet.engine("node-a", 3);
+    let cycle = tokio::spawn(async move { doomed.run_due().await });
+    // Kill it once some, but not all, of this cycle's reads are recorded.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut recorded = 0;
+        for &id in fleet.ids.values() {
+            recorded += fleet
+                .store()
+                .attempts(fleet.tenant, id, 10)
+                .await
+                .unwrap()
+                .len()
+                - 1;
+        }
+        if recorded >= 3 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cycle made no progress"
+        );
+        tokio::task::yield_now().await;
+    }
+    cycle.abort();
+    assert!(cycle.await.unwrap_err().is_cancelled(), "killed mid-cycle");
+
+    assert_whole(&fleet).await;
+    let after_kill = readings(&fleet).await;
+    let unfinished: Vec<InstanceId> = after_kill
+        .iter()
+        .filter(|(id, r)| r.len() == before_kill[id].len())
+        .map(|(&id, _)| id)
+        .collect();
+    assert!(
+        !unfinished.is_empty(),
+        "the kill came before the cycle's end"
+    );
+    for (id, old) in &before_kill {
+        assert!(
+            old.iter().all(|r| after_kill[id].contains(r)),
+            "the history read before the kill is all there"
+        );
+    }
+
+    // Restarted (a new process: a new node name). The dead node's leases lapse first.
+    let restarted = fleet.engine("node-a-restarted", 3);
+    fleet.clock.advance(TIMEOUT * 2 + Duration::from_secs(31));
+    let report = restarted.run_due().await;
+    assert_eq!(report.failed, 0);
+    assert_eq!(
+        report.succeeded,
+        unfinished.len(),
+        "exactly the unfinished ones are read"
+    );
+    assert_whole(&fleet).await;
+    let finally = readings(&fleet).await;
+    for (id, old) in &before_kill {
+        assert_eq!(
+            finally[id].len(),
+            old.len() + 1,
+            "every instance read once this cycle"
+        );
+    }
+}
+
+on_both_backends!(a_poller_killed_mid_cycle_loses_nothing_and_its_work_is_finished_after_restart);

@@ -1,0 +1,223 @@
+//! Reads a user asks for: "refresh license" and "read now" go through the scheduler's path.
+
+use runway_core::{LicenseFacts, Secret};
+use runway_engine::{EngineError, TestConnectionError};
+use runway_store::{Credentials, EventKind, Login, NewInstance, Trigger};
+use runway_testkit::Backend;
+use runway_threecx::ErrorKind;
+
+use crate::harness::{Fleet, on_both_backends, pbx};
+
+fn expiry_second(facts: Option<&LicenseFacts>) -> Option<i64> {
+    facts.and_then(|f| f.expiry).map(jiff::Timestamp::as_second)
+}
+
+async fn refresh_applies_the_pending_renewal_and_returns_the_expiry_before_and_after(
+    backend: Backend,
+) {
+    let renewal = r#"renewal = { expiry = "+377d" }"#;
+    let Some(fleet) = Fleet::start(backend, &pbx("renewing", "+12d", renewal)).await else {
+        return;
+    };
+    let engine = fleet.engine("node-a", 4);
+    let id = fleet.id("renewing");
+    let old_expiry = fleet.sim_expiry("renewing");
+
+    let read = engine
+        .read_instance(fleet.tenant, id, Trigger::ReadNow)
+        .await
+        .unwrap();
+    assert!(read.succeeded());
+    assert_eq!(read.before.good, None, "first read");
+    assert_eq!(
+        expiry_second(read.after.good.as_ref().map(|g| &g.facts)),
+        old_expiry.map(jiff::Timestamp::as_second),
+        "a plain read does not ask 3CX for the renewal"
+    );
+
+    let refresh = engine
+        .read_instance(fleet.tenant, id, Trigger::Refresh)
+        .await
+        .unwrap();
+    assert!(refresh.succeeded(), "{:?}", refresh.error);
+    let new_expiry = fleet.sim_expiry("renewing");
+    assert_ne!(new_expiry, old_expiry, "the simulator applied the renewal");
+    assert_eq!(
+        expiry_second(refresh.before.good.as_ref().map(|g| &g.facts)),
+        old_expiry.map(jiff::Timestamp::as_second)
+    );
+    assert_eq!(
+        expiry_second(refresh.after.good.as_ref().map(|g| &g.facts)),
+        new_expiry.map(jiff::Timestamp::as_second)
+    );
+    assert_eq!(
+        fleet.license("renewing").await,
+        refresh.after,
+        "what was returned is stored"
+    );
+
+    let kinds: Vec<EventKind> = fleet
+        .store()
+        .events(fleet.tenant, id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(kinds.contains(&EventKind::RefreshPerformed), "{kinds:?}");
+    assert!(kinds.contains(&EventKind::LicenseChanged), "{kinds:?}");
+    let triggers: Vec<Trigger> = fleet
+        .attempts("renewing")
+        .await
+        .iter()
+        .map(|a| a.trigger)
+        .collect();
+    assert_eq!(triggers, [Trigger::Refresh, Trigger::ReadNow]);
+
+    // The user's read schedules the next one like any read.
+    let schedule = fleet
+        .store()
+        .instance(fleet.tenant, id)
+        .await
+        .unwrap()
+        .schedule;
+    assert_eq!(schedule.lease_owner, None);
+    assert_eq!(
+        schedule.next_poll_at.as_second() - fleet.clock_now().as_second(),
+        6 * 3600
+    );
+}
+
+async fn a_failed_refresh_says_why_and_keeps_the_license(backend: Backend) {
+    let Some(fleet) = Fleet::start(backend, &pbx("flaky", "+12d", "")).await else {
+        return;
+    };
+    let engine = fleet.engine("node-a", 4);
+    let id = fleet.id("flaky");
+    engine
+        .read_instance(fleet.tenant, id, Trigger::ReadNow)
+        .await
+        .unwrap();
+    let pbx = fleet.sim.pbx("flaky").unwrap();
+    pbx.set_faults(vec![runway_sim::Fault::new(
+        runway_sim::FaultKind::Status {
+            status: 500,
+            retry_after: None,
+        },
+    )]);
+    let refresh = engine
+        .read_instance(fleet.tenant, id, Trigger::Refresh)
+        .await
+        .unwrap();
+    let error = refresh.error.as_ref().expect("the refresh failed");
+    assert_eq!(error.kind, ErrorKind::ServerError.as_str());
+    assert!(error.message.contains("500"), "{}", error.message);
+    assert_eq!(refresh.after.good, refresh.before.good);
+}
+
+async fn another_tenants_instance_and_manual_instances_are_refused(backend: Backend) {
+    let Some(fleet) = Fleet::start(backend, &pbx("mine", "+12d", "")).await else {
+        return;
+    };
+    let engine = fleet.engine("node-a", 4);
+    let store = fleet.store();
+    let other = store
+        .create_tenant(&runway_store::TenantSettings::new("Other MSP"))
+        .await
+        .unwrap()
+        .id;
+    let refused = engine
+        .read_instance(other, fleet.id("mine"), Trigger::Refresh)
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(EngineError::Store(
+                runway_store::StoreError::NotFound { .. }
+            ))
+        ),
+        "{refused:?}"
+    );
+    assert!(
+        fleet.attempts("mine").await.is_empty(),
+        "nothing was read or recorded"
+    );
+
+    let customer = store.customers(fleet.tenant).await.unwrap()[0].id;
+    let facts = LicenseFacts::from_pbx(runway_core::PbxLicense::default());
+    let manual = store
+        .create_instance(
+            fleet.tenant,
+            &NewInstance::new(customer, "typed in", "", Login::Manual(Box::new(facts))),
+            fleet.clock_now(),
+        )
+        .await
+        .unwrap();
+    let refused = engine
+        .read_instance(fleet.tenant, manual.id, Trigger::Refresh)
+        .await;
+    assert!(matches!(refused, Err(EngineError::Manual)), "{refused:?}");
+    let after = store
+        .instance(fleet.tenant, manual.id)
+        .await
+        .unwrap()
+        .schedule;
+    assert_eq!(
+        after.lease_owner, None,
+        "the lease taken to find out is released"
+    );
+}
+
+async fn test_connection_reads_unsaved_settings_and_records_nothing(backend: Backend) {
+    let Some(fleet) = Fleet::start(backend, &pbx("new", "+12d", "")).await else {
+        return;
+    };
+    let engine = fleet.engine("node-a", 4);
+    let url = fleet
+        .sim
+        .base_url("new", runway_sim::Scheme::Http)
+        .unwrap()
+        .to_owned();
+    let good = Credentials::ApiClient {
+        client_id: "runway".into(),
+        client_secret: Secret::new("secret-new"),
+    };
+    let facts = engine
+        .test_connection(&url, &good, &runway_store::TlsOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        facts.expiry.map(jiff::Timestamp::as_second),
+        fleet.sim_expiry("new").map(jiff::Timestamp::as_second)
+    );
+
+    let wrong = Credentials::ApiClient {
+        client_id: "runway".into(),
+        client_secret: Secret::new("not-the-secret"),
+    };
+    let error = engine
+        .test_connection(&url, &wrong, &runway_store::TlsOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, TestConnectionError::Read(ref e) if e.kind() == ErrorKind::LoginRejected)
+    );
+    assert!(!error.to_string().contains("not-the-secret"), "{error}");
+
+    let error = engine
+        .test_connection("ftp://pbx", &good, &runway_store::TlsOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("only http:// and https://"),
+        "{error}"
+    );
+    assert!(fleet.attempts("new").await.is_empty());
+}
+
+on_both_backends!(
+    refresh_applies_the_pending_renewal_and_returns_the_expiry_before_and_after,
+    a_failed_refresh_says_why_and_keeps_the_license,
+    another_tenants_instance_and_manual_instances_are_refused,
+    test_connection_reads_unsaved_settings_and_records_nothing,
+);
