@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use runway_store::{Customer, CustomerDraft, CustomerId};
 
-use super::Chrome;
+use super::{Chrome, Refused as _};
 use crate::auth::{Action, Caller};
 use crate::error::WebError;
 use crate::forms::{FieldErrors, FormData};
@@ -105,7 +105,7 @@ pub(crate) async fn create(
         String::new(),
     )
     .await?
-    .into_response())
+    .refused())
 }
 
 pub(crate) async fn edit_page(
@@ -167,7 +167,7 @@ pub(crate) async fn update(
         errors,
         message: String::new(),
     }
-    .into_response())
+    .refused())
 }
 
 pub(crate) async fn delete(

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use runway_store::{Customer, Instance, InstanceId};
 
-use super::Chrome;
+use super::{Chrome, Refused as _};
 use crate::auth::{Action, Caller};
 use crate::edit::{InstanceDraft, instance_id};
 use crate::error::WebError;
@@ -165,22 +165,23 @@ pub(crate) async fn create(
         },
         Err(errors) => {
             let page = form_page(&state, &caller, None, draft, errors, String::new(), None).await?;
-            return Ok(page.into_response());
+            return Ok(super::unprocessable(page));
         }
     };
     match result {
         Ok(instance) => Ok(Redirect::to(&format!("/instances/{}", instance.id)).into_response()),
-        Err(WebError::Invalid(message) | WebError::Conflict(message)) => Ok(form_page(
-            &state,
-            &caller,
-            None,
-            draft,
-            FieldErrors::default(),
-            message,
-            None,
-        )
-        .await?
-        .into_response()),
+        Err(WebError::Invalid(message) | WebError::Conflict(message)) => Ok(super::unprocessable(
+            form_page(
+                &state,
+                &caller,
+                None,
+                draft,
+                FieldErrors::default(),
+                message,
+                None,
+            )
+            .await?,
+        )),
         Err(err) => Err(err),
     }
 }
@@ -237,7 +238,7 @@ pub(crate) async fn update(
                 None,
             )
             .await?
-            .into_response());
+            .refused());
         }
     };
     match state
@@ -262,7 +263,7 @@ pub(crate) async fn update(
                 None,
             )
             .await?
-            .into_response()),
+            .refused()),
             other => Err(other),
         },
     }

@@ -10,6 +10,7 @@ mod tokens;
 mod users;
 
 use axum::Router;
+use axum::response::IntoResponse as _;
 use axum::routing::{get, post};
 
 use crate::auth::{Action, Caller};
@@ -50,6 +51,21 @@ impl Chrome {
 }
 
 pub(crate) use tokens::visible as visible_tokens;
+
+/// Answers a re-shown form with 422 (see [`unprocessable`]).
+pub(crate) trait Refused: axum::response::IntoResponse + Sized {
+    /// This page, with status 422.
+    fn refused(self) -> axum::response::Response {
+        unprocessable(self)
+    }
+}
+
+impl<T: axum::response::IntoResponse> Refused for T {}
+
+/// A form shown again because of bad input: 422, so scripts and tests see the refusal.
+pub(crate) fn unprocessable(page: impl axum::response::IntoResponse) -> axum::response::Response {
+    (axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+}
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

@@ -5,7 +5,7 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::Chrome;
+use super::{Chrome, Refused as _};
 use crate::auth::{Action, Caller};
 use crate::edit::SettingsDraft;
 use crate::error::WebError;
@@ -59,5 +59,5 @@ pub(crate) async fn update(
         errors,
         message,
     }
-    .into_response())
+    .refused())
 }

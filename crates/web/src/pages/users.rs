@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use runway_store::{NewUser, Role, User, UserId, UserUpdate};
 
-use super::Chrome;
+use super::{Chrome, Refused as _};
 use crate::auth::{Action, Caller, password};
 use crate::error::WebError;
 use crate::forms::{FieldErrors, FormData};
@@ -103,7 +103,7 @@ pub(crate) async fn create(
     }
     Ok(list(&state, &caller, Some(&form), errors, String::new())
         .await?
-        .into_response())
+        .refused())
 }
 
 fn user_id(id: &str) -> Result<UserId, WebError> {
