@@ -50,3 +50,11 @@ id_type!(
     /// One entry of an instance's event log.
     EventId
 );
+id_type!(
+    /// A signed-in browser session.
+    SessionId
+);
+id_type!(
+    /// A per-user API token.
+    ApiTokenId
+);

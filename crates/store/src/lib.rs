@@ -22,11 +22,16 @@
 //! foreign keys `(tenant_id, …) → (tenant_id, id)` make cross-tenant references impossible in
 //! the schema itself. See [`store`](crate::Store) for the three deliberately unscoped calls.
 //!
+//! ## Web access
+//! Sign-in sessions and API tokens ([`Session`], [`ApiToken`]) are stored as hashes of their
+//! secrets; see [`Store::session_by_token`] and [`Store::use_api_token`].
+//!
 //! ## Secrets
 //! PBX credentials are sealed with XChaCha20-Poly1305 under the installation's [`SecretKey`]
 //! and bound to their row; only [`Store::credentials`] opens them. A wrong key is detected when
 //! the store opens ([`StoreError::Crypto`]).
 
+mod access;
 mod customer;
 mod error;
 mod history;
@@ -46,13 +51,16 @@ mod validate;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use access::{ApiToken, Authenticated, NewApiToken, Session};
 pub use customer::{Customer, CustomerDraft};
 pub use error::{Result, StoreError};
 pub use history::{
     Attempt, AttemptError, Event, EventKind, FleetRow, GoodLicense, LastAttempt, LicenseState,
     NewAttempt, NewEvent, NewReading, Reading, ReadingSource, Trigger,
 };
-pub use ids::{AttemptId, CustomerId, EventId, InstanceId, ReadingId, TenantId, UserId};
+pub use ids::{
+    ApiTokenId, AttemptId, CustomerId, EventId, InstanceId, ReadingId, SessionId, TenantId, UserId,
+};
 pub use instance::{
     Credentials, DEFAULT_POLL_INTERVAL, Instance, InstanceUpdate, Login, LoginKind,
     MAX_POLL_INTERVAL, MIN_POLL_INTERVAL, NewInstance, Schedule, TlsOptions,

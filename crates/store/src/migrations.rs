@@ -13,17 +13,31 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 /// `(version, description, sql)` of one migration.
 type Step = (i64, &'static str, &'static str);
 
-const SQLITE: &[Step] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/sqlite/0001_initial.sql"),
-)];
+const SQLITE: &[Step] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "web_access",
+        include_str!("../migrations/sqlite/0002_web_access.sql"),
+    ),
+];
 
-const POSTGRES: &[Step] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/postgres/0001_initial.sql"),
-)];
+const POSTGRES: &[Step] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "web_access",
+        include_str!("../migrations/postgres/0002_web_access.sql"),
+    ),
+];
 
 fn migrator(steps: &[Step]) -> Migrator {
     Migrator::with_migrations(

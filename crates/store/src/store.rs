@@ -9,8 +9,9 @@
 //! `(tenant_id, customer_id) → customers (tenant_id, id)`, so even a buggy statement cannot make
 //! an instance point at another tenant's customer.
 //!
-//! Three operations are deliberately unscoped, and say so: [`Store::user_by_email`] (signing in
-//! starts from an address, not a tenant), [`Store::tenants`] and the leasing calls
+//! Five operations are deliberately unscoped, and say so: [`Store::user_by_email`] (signing in
+//! starts from an address, not a tenant), [`Store::session_by_token`] and
+//! [`Store::use_api_token`] (a browser or script presents a secret, not a tenant), [`Store::tenants`] and the leasing calls
 //! ([`Store::lease_due`], [`Store::finish_lease`]), which serve the scheduler that polls every
 //! tenant's PBXs.
 //!
@@ -32,6 +33,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use runway_core::LicenseFacts;
 
+use crate::access::{ApiToken, Authenticated, NewApiToken, Session};
 use crate::customer::{Customer, CustomerDraft};
 use crate::error::Result;
 #[cfg(doc)]
@@ -39,7 +41,7 @@ use crate::error::StoreError;
 use crate::history::{
     Attempt, AttemptError, Event, FleetRow, LicenseState, NewAttempt, NewEvent, NewReading, Reading,
 };
-use crate::ids::{CustomerId, InstanceId, ReadingId, TenantId, UserId};
+use crate::ids::{ApiTokenId, CustomerId, InstanceId, ReadingId, SessionId, TenantId, UserId};
 use crate::instance::{Credentials, Instance, InstanceUpdate, NewInstance};
 use crate::tenant::{Tenant, TenantSettings};
 use crate::user::{NewUser, User, UserUpdate};
@@ -101,6 +103,66 @@ pub trait Store: Send + Sync {
 
     /// Deletes a user.
     async fn delete_user(&self, tenant: TenantId, user: UserId) -> Result<()>;
+
+    // --- web access: sessions and API tokens (see `crate::access`) ---------------------------
+
+    /// Starts a session for a user of the tenant; `token_hash` is the hash of the cookie's
+    /// secret. A hash already in use is a `Conflict`.
+    async fn create_session(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        token_hash: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<Session>;
+
+    /// The session whose secret hashes to `token_hash`, with its user — unscoped by design, as
+    /// the secret is how the tenant is found. Expired sessions and those of disabled users are
+    /// `None`.
+    async fn session_by_token(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<Authenticated<Session>>>;
+
+    /// Ends one session (signing out).
+    async fn delete_session(&self, tenant: TenantId, session: SessionId) -> Result<()>;
+
+    /// Ends every session of a user (password changed, user disabled); returns how many.
+    async fn delete_user_sessions(&self, tenant: TenantId, user: UserId) -> Result<u64>;
+
+    /// Deletes sessions that ended before `now`, across tenants (housekeeping); returns how
+    /// many.
+    async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64>;
+
+    /// Creates an API token for a user of the tenant.
+    async fn create_api_token(
+        &self,
+        tenant: TenantId,
+        token: &NewApiToken,
+        now: Timestamp,
+    ) -> Result<ApiToken>;
+
+    /// The tenant's API tokens, revoked ones included, newest first.
+    async fn api_tokens(&self, tenant: TenantId) -> Result<Vec<ApiToken>>;
+
+    /// Revokes a token at `now` (revoking a revoked one keeps its first revocation time).
+    async fn revoke_api_token(
+        &self,
+        tenant: TenantId,
+        token: ApiTokenId,
+        now: Timestamp,
+    ) -> Result<ApiToken>;
+
+    /// The live token whose secret hashes to `token_hash`, with its user, stamped as used at
+    /// `now` — unscoped by design, like [`Store::session_by_token`]. Revoked tokens and those of
+    /// disabled users are `None`.
+    async fn use_api_token(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<Authenticated<ApiToken>>>;
 
     // --- customers ---------------------------------------------------------------------------
 

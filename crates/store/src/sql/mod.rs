@@ -13,6 +13,7 @@
 pub(crate) mod db;
 mod rows;
 
+mod access;
 mod customers;
 mod history;
 mod instances;
@@ -27,12 +28,13 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use runway_core::LicenseFacts;
 
+use crate::access::{ApiToken, Authenticated, NewApiToken, Session};
 use crate::customer::{Customer, CustomerDraft};
 use crate::error::{Result, StoreError};
 use crate::history::{
     Attempt, AttemptError, Event, FleetRow, LicenseState, NewAttempt, NewEvent, NewReading, Reading,
 };
-use crate::ids::{CustomerId, InstanceId, ReadingId, TenantId, UserId};
+use crate::ids::{ApiTokenId, CustomerId, InstanceId, ReadingId, SessionId, TenantId, UserId};
 use crate::instance::{Credentials, Instance, InstanceUpdate, NewInstance};
 use crate::node_lock::NodeLock;
 use crate::secret_key::{SealedFor, SecretKey};
@@ -179,6 +181,68 @@ impl Store for SqlStore {
 
     async fn delete_user(&self, tenant: TenantId, user: UserId) -> Result<()> {
         self.delete_user_impl(tenant, user).await
+    }
+
+    async fn create_session(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        token_hash: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<Session> {
+        self.create_session_impl(tenant, user, token_hash, now, expires_at)
+            .await
+    }
+
+    async fn session_by_token(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<Authenticated<Session>>> {
+        self.session_by_token_impl(token_hash, now).await
+    }
+
+    async fn delete_session(&self, tenant: TenantId, session: SessionId) -> Result<()> {
+        self.delete_session_impl(tenant, session).await
+    }
+
+    async fn delete_user_sessions(&self, tenant: TenantId, user: UserId) -> Result<u64> {
+        self.delete_user_sessions_impl(tenant, user).await
+    }
+
+    async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64> {
+        self.delete_expired_sessions_impl(now).await
+    }
+
+    async fn create_api_token(
+        &self,
+        tenant: TenantId,
+        token: &NewApiToken,
+        now: Timestamp,
+    ) -> Result<ApiToken> {
+        self.create_api_token_impl(tenant, token, now).await
+    }
+
+    async fn api_tokens(&self, tenant: TenantId) -> Result<Vec<ApiToken>> {
+        self.api_tokens_impl(tenant).await
+    }
+
+    async fn revoke_api_token(
+        &self,
+        tenant: TenantId,
+        token: ApiTokenId,
+        now: Timestamp,
+    ) -> Result<ApiToken> {
+        self.revoke_api_token_impl(tenant, token, now).await
+    }
+
+    async fn use_api_token(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<Authenticated<ApiToken>>> {
+        self.use_api_token_impl(token_hash, now).await
     }
 
     async fn create_customer(&self, tenant: TenantId, draft: &CustomerDraft) -> Result<Customer> {

@@ -129,8 +129,18 @@ impl SqlStore {
                 .bind(hash),
             )
             .await?;
+        let row = row.ok_or_else(|| missing("user", user))?;
+        if update.disabled == Some(true) {
+            // A disabled user is signed out everywhere at once, and stays so if re-enabled.
+            tx.execute(
+                Sql::new("DELETE FROM web_sessions WHERE tenant_id = $1 AND user_id = $2")
+                    .bind(tenant.0)
+                    .bind(user.0),
+            )
+            .await?;
+        }
         tx.commit().await?;
-        User::try_from(row.ok_or_else(|| missing("user", user))?)
+        User::try_from(row)
     }
 
     pub(super) async fn delete_user_impl(&self, tenant: TenantId, user: UserId) -> Result<()> {

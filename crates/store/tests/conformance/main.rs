@@ -11,6 +11,7 @@
 #[macro_use]
 mod harness;
 
+mod access;
 mod customers;
 mod history;
 mod instances;

@@ -9,6 +9,7 @@ async fn migrations_build_every_table_from_empty_and_reopening_keeps_the_data(mu
     let tables = raw.tables().await;
     for table in [
         "_sqlx_migrations",
+        "api_tokens",
         "current_licenses",
         "customers",
         "instance_events",
@@ -18,13 +19,14 @@ async fn migrations_build_every_table_from_empty_and_reopening_keeps_the_data(mu
         "store_meta",
         "tenants",
         "users",
+        "web_sessions",
     ] {
         assert!(
             tables.iter().any(|t| t == table),
             "{table} missing in {tables:?}"
         );
     }
-    assert_eq!(raw.count("_sqlx_migrations").await, 1);
+    assert_eq!(raw.count("_sqlx_migrations").await, 2);
     raw.close().await;
 
     let t = tenant(h.store(), "Acme MSP").await;

@@ -1,0 +1,127 @@
+//! The JSON API under `/api/v1`: everything the pages do, in the same order, with an OpenAPI
+//! document at `/api/v1/openapi.json`.
+//!
+//! Callers authenticate with `Authorization: Bearer <API token>` or with the browser's session
+//! cookie (then unsafe calls need the `X-CSRF-Token` header, see [`crate::auth::csrf`]).
+//! Errors are `{ "error": "…" }` with the status of [`crate::WebError::status`].
+
+pub mod account;
+pub mod customers;
+pub mod instances;
+pub mod licenses;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::routing::get;
+use serde::de::DeserializeOwned;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, WebError};
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Runway API",
+        description = "Every 3CX license of an MSP's fleet: the license table, the expiry \
+                       calendar, customers, instances, refresh and read-now, history, tokens."
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = []), ("session" = [])),
+    components(schemas(crate::error::ErrorBody))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+                utoipa::openapi::security::ApiKeyValue::new(crate::auth::SESSION_COOKIE),
+            )),
+        );
+    }
+}
+
+/// The API's routes and its OpenAPI document, built together so they cannot disagree.
+fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(licenses::licenses))
+        .routes(routes!(licenses::calendar))
+        .routes(routes!(customers::list, customers::create))
+        .routes(routes!(
+            customers::get_one,
+            customers::update,
+            customers::delete
+        ))
+        .routes(routes!(instances::list, instances::create))
+        .routes(routes!(
+            instances::get_one,
+            instances::update,
+            instances::delete
+        ))
+        .routes(routes!(instances::refresh))
+        .routes(routes!(instances::read_now))
+        .routes(routes!(instances::bulk))
+        .routes(routes!(instances::test_connection))
+        .routes(routes!(instances::readings))
+        .routes(routes!(instances::events))
+        .routes(routes!(instances::attempts))
+        .routes(routes!(account::me))
+        .routes(routes!(account::settings, account::update_settings))
+        .routes(routes!(account::tokens, account::create_token))
+        .routes(routes!(account::revoke_token));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", v1)
+        .split_for_parts()
+}
+
+/// The OpenAPI document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    parts().1
+}
+
+pub(crate) fn router(state: AppState) -> Router {
+    let (routes, doc) = parts();
+    let json = doc.to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
+    routes
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let json = json.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        json,
+                    )
+                }
+            }),
+        )
+        .with_state(state)
+}
+
+/// A JSON body, with a JSON error naming what is wrong when it does not parse.
+pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|err| {
+        ApiError(WebError::Invalid(format!(
+            "the JSON body is not valid: {err}"
+        )))
+    })
+}
+
+/// An id from the path; anything but a number is a 404 like an unknown id.
+pub(crate) fn path_id(text: &str) -> Result<i64, ApiError> {
+    text.trim()
+        .parse()
+        .map_err(|_| ApiError(WebError::NotFound))
+}

@@ -1,0 +1,440 @@
+//! What a user submits to create or change an instance, customer or tenant settings, checked
+//! field by field — shared by the HTML forms and the JSON API so both accept the same input
+//! and say the same things about it.
+
+use std::time::Duration;
+
+use jiff::civil::Date;
+use runway_core::{LicenseFacts, PbxLicense, ReminderPolicy, RenewalTemplate, Secret, Zone};
+use runway_store::{
+    Credentials, CustomerId, Instance, InstanceId, InstanceUpdate, Login, LoginKind, NewInstance,
+    Store, TenantId, TenantSettings, TlsOptions,
+};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::error::WebError;
+use crate::forms::FieldErrors;
+
+/// An instance as submitted (form or API). Secrets left empty keep the stored ones.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct InstanceDraft {
+    /// The customer it belongs to.
+    pub customer_id: i64,
+    /// Its name.
+    pub name: String,
+    /// The PBX's address, e.g. `https://pbx.example.com:5001` (may be empty for manual ones).
+    pub base_url: String,
+    /// `api_client`, `user`, `legacy` or `manual`.
+    pub login_kind: String,
+    /// The client id (API client) or user name.
+    pub identity: String,
+    /// The client secret or password; empty keeps the stored one.
+    pub secret: String,
+    /// The TOTP seed (base32) for a user with MFA; empty keeps the stored one.
+    pub totp_secret: String,
+    /// Minutes between reads (default 360).
+    pub poll_interval_minutes: Option<u64>,
+    /// A CA certificate (PEM) to trust for this PBX.
+    pub custom_ca_pem: String,
+    /// Accept any certificate (self-signed PBXs).
+    pub accept_invalid_certs: bool,
+    /// Manual instances: the license key.
+    pub manual_license_key: String,
+    /// Manual instances: the product code.
+    pub manual_product_code: String,
+    /// Manual instances: the expiry date (`YYYY-MM-DD`, in the tenant's zone); empty = none.
+    pub manual_expiry_date: String,
+    /// Manual instances: the version.
+    pub manual_version: String,
+    /// Manual instances: the simultaneous-call limit.
+    pub manual_max_sim_calls: Option<u32>,
+    /// API only: enable or disable polling (unchanged when absent).
+    pub enabled: Option<bool>,
+}
+
+/// How the login part of a draft resolved.
+#[derive(Debug, Clone)]
+pub(crate) enum DraftLogin {
+    /// New credentials or manual facts to store.
+    Set(Login),
+    /// Keep what is stored.
+    Keep,
+}
+
+/// A checked draft.
+#[derive(Debug, Clone)]
+pub(crate) struct CheckedInstance {
+    pub(crate) customer_id: CustomerId,
+    pub(crate) name: String,
+    pub(crate) base_url: String,
+    pub(crate) login: DraftLogin,
+    pub(crate) poll_interval: Duration,
+    pub(crate) tls: TlsOptions,
+}
+
+impl CheckedInstance {
+    /// The instance to create (a draft that keeps stored credentials cannot create one).
+    pub(crate) fn new_instance(self) -> Result<NewInstance, WebError> {
+        let DraftLogin::Set(login) = self.login else {
+            return Err(WebError::Invalid(
+                "the password or client secret is required".into(),
+            ));
+        };
+        let mut new = NewInstance::new(self.customer_id, self.name, self.base_url, login);
+        new.poll_interval = self.poll_interval;
+        new.tls = self.tls;
+        Ok(new)
+    }
+
+    /// The update to apply.
+    pub(crate) fn update(self) -> InstanceUpdate {
+        InstanceUpdate {
+            customer_id: self.customer_id,
+            name: self.name,
+            base_url: self.base_url,
+            login: match self.login {
+                DraftLogin::Set(login) => Some(login),
+                DraftLogin::Keep => None,
+            },
+            poll_interval: self.poll_interval,
+            tls: self.tls,
+        }
+    }
+}
+
+fn secret_or_none(text: &str) -> Option<Secret> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| Secret::new(text))
+}
+
+impl InstanceDraft {
+    /// A draft showing an instance's current settings (never its secrets).
+    pub(crate) fn from_instance(
+        instance: &Instance,
+        facts: Option<&LicenseFacts>,
+        zone: &Zone,
+    ) -> InstanceDraft {
+        let mut draft = InstanceDraft {
+            customer_id: instance.customer_id.0,
+            name: instance.name.clone(),
+            base_url: instance.base_url.clone(),
+            login_kind: instance.login_kind.as_str().to_owned(),
+            identity: instance.login_identity.clone().unwrap_or_default(),
+            poll_interval_minutes: Some(instance.poll_interval.as_secs() / 60),
+            custom_ca_pem: instance.tls.custom_ca_pem.clone().unwrap_or_default(),
+            accept_invalid_certs: instance.tls.accept_invalid_certs,
+            ..InstanceDraft::default()
+        };
+        if instance.login_kind == LoginKind::Manual
+            && let Some(facts) = facts
+        {
+            draft.manual_license_key = facts.license_key.clone().unwrap_or_default();
+            draft.manual_product_code = facts.product_code.clone().unwrap_or_default();
+            draft.manual_expiry_date = facts
+                .expiry
+                .map(|e| zone.date_of(e).to_string())
+                .unwrap_or_default();
+            draft.manual_version = facts.version.clone().unwrap_or_default();
+            draft.manual_max_sim_calls = facts.max_sim_calls;
+        }
+        draft
+    }
+
+    /// The manual facts this draft describes.
+    fn manual_facts(&self, zone: &Zone, errors: &mut FieldErrors) -> LicenseFacts {
+        let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        let expiry = match self.manual_expiry_date.trim() {
+            "" => None,
+            date => match date.parse::<Date>() {
+                // Noon local time: the date the user typed is the date every rule sees.
+                Ok(date) => zone
+                    .time_zone()
+                    .to_zoned_datetime(date.at(12, 0, 0, 0))
+                    .ok()
+                    .map(|z| z.timestamp()),
+                Err(_) => {
+                    errors.add("manual_expiry_date", "enter the expiry date as YYYY-MM-DD");
+                    None
+                }
+            },
+        };
+        LicenseFacts::from_pbx(PbxLicense {
+            license_key: text(&self.manual_license_key),
+            product_code: text(&self.manual_product_code),
+            version: text(&self.manual_version),
+            expiry,
+            max_sim_calls: self.manual_max_sim_calls,
+            ..PbxLicense::default()
+        })
+    }
+
+    /// Checks the draft. `existing` is the instance being edited (its stored secrets are kept
+    /// when the secret fields are left empty); `current_facts` its current license.
+    pub(crate) async fn check(
+        &self,
+        store: &dyn Store,
+        tenant: TenantId,
+        zone: &Zone,
+        existing: Option<(&Instance, Option<&LicenseFacts>)>,
+    ) -> Result<CheckedInstance, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        if self.name.trim().is_empty() {
+            errors.add("name", "enter a name for the instance");
+        }
+        let customer_id = CustomerId(self.customer_id);
+        if store.customer(tenant, customer_id).await.is_err() {
+            errors.add("customer_id", "choose one of your customers");
+        }
+        let kind: Option<LoginKind> = match self.login_kind.parse() {
+            Ok(kind) => Some(kind),
+            Err(_) => {
+                errors.add("login_kind", "choose how Runway logs in to the PBX");
+                None
+            }
+        };
+        let base_url = self.base_url.trim().to_owned();
+        if kind != Some(LoginKind::Manual) {
+            if let Err(err) = runway_threecx::parse_base_url(&base_url) {
+                errors.add("base_url", err.to_string());
+            }
+        }
+        let minutes = self.poll_interval_minutes.unwrap_or(360);
+        if !(1..=30 * 24 * 60).contains(&minutes) {
+            errors.add(
+                "poll_interval_minutes",
+                "read every 1 minute to 30 days (43200 minutes)",
+            );
+        }
+        let ca = self.custom_ca_pem.trim();
+        if !ca.is_empty() && !ca.contains("-----BEGIN CERTIFICATE-----") {
+            errors.add(
+                "custom_ca_pem",
+                "paste one or more PEM certificates (-----BEGIN CERTIFICATE-----)",
+            );
+        }
+        let login = match kind {
+            Some(LoginKind::Manual) => {
+                let facts = self.manual_facts(zone, &mut errors);
+                let unchanged = existing.is_some_and(|(instance, current)| {
+                    instance.login_kind == LoginKind::Manual && current == Some(&facts)
+                });
+                if unchanged {
+                    DraftLogin::Keep
+                } else {
+                    DraftLogin::Set(Login::Manual(Box::new(facts)))
+                }
+            }
+            Some(kind) => match self
+                .credentials(store, tenant, kind, existing.map(|e| e.0))
+                .await
+            {
+                Ok(Some(credentials)) => DraftLogin::Set(Login::Pbx(credentials)),
+                Ok(None) => DraftLogin::Keep,
+                Err((field, message)) => {
+                    errors.add(field, message);
+                    DraftLogin::Keep
+                }
+            },
+            None => DraftLogin::Keep,
+        };
+        if errors.any() {
+            return Err(errors);
+        }
+        Ok(CheckedInstance {
+            customer_id,
+            name: self.name.trim().to_owned(),
+            base_url,
+            login,
+            poll_interval: Duration::from_secs(minutes * 60),
+            tls: TlsOptions {
+                custom_ca_pem: (!ca.is_empty()).then(|| ca.to_owned()),
+                accept_invalid_certs: self.accept_invalid_certs,
+            },
+        })
+    }
+
+    /// The credentials to store: `None` when nothing changed; an error names the field.
+    async fn credentials(
+        &self,
+        store: &dyn Store,
+        tenant: TenantId,
+        kind: LoginKind,
+        existing: Option<&Instance>,
+    ) -> Result<Option<Credentials>, (&'static str, String)> {
+        let identity = self.identity.trim().to_owned();
+        if identity.is_empty() {
+            let what = if kind == LoginKind::ApiClient {
+                "client id"
+            } else {
+                "user name"
+            };
+            return Err(("identity", format!("enter the {what}")));
+        }
+        if let Some(totp) = secret_or_none(&self.totp_secret)
+            && runway_threecx::validate_totp_secret(&totp).is_err()
+        {
+            return Err((
+                "totp_secret",
+                "the TOTP secret must be base32 (A–Z, 2–7)".into(),
+            ));
+        }
+        let stored = match existing.filter(|i| i.login_kind != LoginKind::Manual) {
+            Some(instance) => store.credentials(tenant, instance.id).await.ok(),
+            None => None,
+        };
+        let stored_secret = stored.as_ref().map(|c| match c {
+            Credentials::ApiClient { client_secret, .. } => client_secret.clone(),
+            Credentials::User { password, .. } | Credentials::Legacy { password, .. } => {
+                password.clone()
+            }
+        });
+        let stored_totp = match &stored {
+            Some(Credentials::User { totp_secret, .. }) => totp_secret.clone(),
+            _ => None,
+        };
+        let Some(secret) = secret_or_none(&self.secret).or(stored_secret) else {
+            let what = if kind == LoginKind::ApiClient {
+                "client secret"
+            } else {
+                "password"
+            };
+            return Err(("secret", format!("enter the {what}")));
+        };
+        let credentials = match kind {
+            LoginKind::ApiClient => Credentials::ApiClient {
+                client_id: identity,
+                client_secret: secret,
+            },
+            LoginKind::User => Credentials::User {
+                username: identity,
+                password: secret,
+                totp_secret: secret_or_none(&self.totp_secret).or(stored_totp),
+            },
+            LoginKind::Legacy => Credentials::Legacy {
+                username: identity,
+                password: secret,
+            },
+            LoginKind::Manual => return Ok(None),
+        };
+        Ok((stored.as_ref() != Some(&credentials)).then_some(credentials))
+    }
+
+    /// The credentials and TLS settings a connection test should use (stored secrets fill
+    /// empty fields).
+    pub(crate) async fn test_target(
+        &self,
+        store: &dyn Store,
+        tenant: TenantId,
+        existing: Option<&Instance>,
+    ) -> Result<(String, Credentials, TlsOptions), String> {
+        let kind: LoginKind = self
+            .login_kind
+            .parse()
+            .map_err(|_| "choose how Runway logs in to the PBX".to_owned())?;
+        if kind == LoginKind::Manual {
+            return Err("a manual instance has no PBX to test".into());
+        }
+        let credentials = match self.credentials(store, tenant, kind, existing).await {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                let instance = existing.ok_or("enter the password or client secret")?;
+                store
+                    .credentials(tenant, instance.id)
+                    .await
+                    .map_err(|_| "the stored credentials cannot be used".to_owned())?
+            }
+            Err((_, message)) => return Err(message),
+        };
+        let ca = self.custom_ca_pem.trim();
+        Ok((
+            self.base_url.trim().to_owned(),
+            credentials,
+            TlsOptions {
+                custom_ca_pem: (!ca.is_empty()).then(|| ca.to_owned()),
+                accept_invalid_certs: self.accept_invalid_certs,
+            },
+        ))
+    }
+}
+
+/// Tenant settings as submitted.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct SettingsDraft {
+    /// The MSP's name.
+    pub name: String,
+    /// The IANA time zone, e.g. `America/New_York`.
+    pub zone: String,
+    /// Reminder milestones in days before expiry, e.g. `10, 3, 1`.
+    pub milestones: String,
+    /// Whether a lapsed license raises the "license expired" alert.
+    pub lapse_alert: bool,
+    /// The renewal-link template with `{key}` and `{product_code}`.
+    pub renewal_template: String,
+}
+
+impl SettingsDraft {
+    /// A draft showing the current settings.
+    pub(crate) fn from_settings(settings: &TenantSettings) -> SettingsDraft {
+        SettingsDraft {
+            name: settings.name.clone(),
+            zone: settings.zone.name().to_owned(),
+            milestones: settings
+                .reminders
+                .milestones()
+                .iter()
+                .map(|m| m.days_before.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            lapse_alert: settings.reminders.lapse_alert(),
+            renewal_template: settings.renewal_template.as_str().to_owned(),
+        }
+    }
+
+    /// Checks every field.
+    pub(crate) fn check(&self) -> Result<TenantSettings, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        if self.name.trim().is_empty() {
+            errors.add("name", "enter the MSP's name");
+        }
+        let zone = Zone::parse(&self.zone)
+            .map_err(|e| errors.add("zone", e.to_string()))
+            .ok();
+        let days: Result<Vec<u16>, _> = self
+            .milestones
+            .split([',', ' '])
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.trim().parse::<u16>())
+            .collect();
+        let reminders = match days {
+            Ok(days) => ReminderPolicy::from_days(&days, self.lapse_alert)
+                .map_err(|e| errors.add("milestones", e.to_string()))
+                .ok(),
+            Err(_) => {
+                errors.add("milestones", "enter whole numbers of days, e.g. 10, 3, 1");
+                None
+            }
+        };
+        let template = RenewalTemplate::parse(&self.renewal_template)
+            .map_err(|e| errors.add("renewal_template", e.to_string()))
+            .ok();
+        match (zone, reminders, template) {
+            (Some(zone), Some(reminders), Some(renewal_template)) if !errors.any() => {
+                Ok(TenantSettings {
+                    name: self.name.trim().to_owned(),
+                    zone,
+                    reminders,
+                    renewal_template,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// Reads an instance id from a path or form value.
+pub(crate) fn instance_id(text: &str) -> Option<InstanceId> {
+    text.trim().parse().ok().map(InstanceId)
+}

@@ -1,0 +1,58 @@
+//! The License Status page: counters, the sorted table, the expiry calendar.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use runway_store::Customer;
+
+use super::Chrome;
+use crate::auth::Caller;
+use crate::error::WebError;
+use crate::state::AppState;
+use crate::view::{Filter, FleetView, fleet_view};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "status.html")]
+pub(crate) struct StatusPage {
+    chrome: Chrome,
+    view: FleetView,
+    customers: Vec<Customer>,
+    filter_customer: String,
+    filter_band: String,
+    filter_q: String,
+    filtered: bool,
+}
+
+impl StatusPage {
+    fn band_selected(&self, band: &str) -> bool {
+        self.filter_band == band
+    }
+
+    fn customer_selected(&self, customer: &Customer) -> bool {
+        self.filter_customer == customer.id.to_string()
+    }
+}
+
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<Filter>,
+) -> Result<StatusPage, WebError> {
+    let tenant = caller.tenant.id;
+    let fleet = state.store.fleet(tenant).await?;
+    let customers = state.store.customers(tenant).await?;
+    let view = fleet_view(&fleet, &caller.tenant, state.now(), &filter);
+    let text = |o: &Option<String>| o.clone().unwrap_or_default().trim().to_owned();
+    let filter_customer = text(&filter.customer);
+    let filter_band = text(&filter.band);
+    let filter_q = text(&filter.q);
+    Ok(StatusPage {
+        chrome: Chrome::of(&caller),
+        filtered: !(filter_customer.is_empty() && filter_band.is_empty() && filter_q.is_empty()),
+        view,
+        customers,
+        filter_customer,
+        filter_band,
+        filter_q,
+    })
+}

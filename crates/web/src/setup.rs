@@ -1,0 +1,83 @@
+//! Creating the first tenant and its owner: the setup page and `runway admin init`.
+
+use std::sync::Arc;
+
+use runway_core::Zone;
+use runway_store::{NewUser, Role, Store, StoreError, Tenant, TenantSettings, User};
+
+use crate::auth::password;
+use crate::error::WebError;
+
+/// Why a tenant could not be initialised; the sentence says which field is at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// An input is not acceptable.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field (`tenant_name`, `zone`, `email`, `password`).
+        field: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Hashing failed.
+    #[error(transparent)]
+    Web(#[from] WebError),
+}
+
+/// Creates a tenant and its owner. Tenants cannot be deleted, so every input (including the
+/// checks the store would make on the owner) is checked before anything is written: bad input
+/// leaves nothing half-created.
+pub async fn init_tenant(
+    store: &Arc<dyn Store>,
+    tenant_name: &str,
+    zone: &str,
+    owner_email: &str,
+    owner_password: &str,
+) -> Result<(Tenant, User), InitError> {
+    let invalid = |field, message: String| InitError::Invalid { field, message };
+    if tenant_name.trim().is_empty() {
+        return Err(invalid(
+            "tenant_name",
+            "the MSP's name must not be empty".into(),
+        ));
+    }
+    let zone = Zone::parse(zone).map_err(|err| invalid("zone", err.to_string()))?;
+    let email = owner_email.trim();
+    let looks_like_email = email.split_once('@').is_some_and(|(l, d)| {
+        !l.is_empty() && !d.is_empty() && !email.contains(char::is_whitespace)
+    });
+    if !looks_like_email {
+        return Err(invalid(
+            "email",
+            format!("{email:?} is not an email address"),
+        ));
+    }
+    if store.user_by_email(email).await?.is_some() {
+        return Err(invalid(
+            "email",
+            format!("a user with the email address {email:?} already exists"),
+        ));
+    }
+    password::check_new_password(owner_password)
+        .map_err(|err| invalid("password", err.to_string()))?;
+    let hash = password::hash_password(owner_password)?;
+    let mut settings = TenantSettings::new(tenant_name.trim());
+    settings.zone = zone;
+    let tenant = store.create_tenant(&settings).await?;
+    let display_name = email.split('@').next().unwrap_or(email).to_owned();
+    let user = store
+        .create_user(
+            tenant.id,
+            &NewUser {
+                email: email.to_owned(),
+                display_name,
+                role: Role::Owner,
+                password_hash: hash,
+            },
+        )
+        .await?;
+    Ok((tenant, user))
+}

@@ -1,0 +1,435 @@
+//! Setup, sign-in, cookies, throttling, CSRF and roles.
+
+use runway_testkit::Backend;
+
+use crate::helpers::{Options, PASSWORD, spawn_app, spawn_with};
+
+#[tokio::test]
+async fn setup_is_offered_only_while_no_tenant_exists_and_bad_input_creates_nothing() {
+    let app = spawn_with(
+        Backend::Sqlite,
+        Options {
+            empty: true,
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    let browser = app.browser();
+    let home = browser.get("/").await;
+    assert_eq!((home.status, home.location()), (303, "/login"));
+    let login = browser.get("/login").await;
+    assert_eq!((login.status, login.location()), (303, "/setup"));
+    let page = browser.get("/setup").await;
+    assert_eq!(page.status, 200);
+    let csrf = page.form_csrf();
+
+    let bad = browser
+        .post_raw_form(
+            "/setup",
+            &[
+                ("csrf", &csrf),
+                ("tenant_name", "Acme MSP"),
+                ("zone", "Mars/Olympus"),
+                ("email", "owner@acme.example"),
+                ("password", "short"),
+                ("password_again", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("id=\"error-zone\""), "{}", bad.body);
+    assert!(bad.body.contains("unknown time zone"), "{}", bad.body);
+    assert!(
+        app.store.tenants().await.unwrap().is_empty(),
+        "nothing half-created"
+    );
+
+    let csrf = bad.form_csrf();
+    let good = browser
+        .post_raw_form(
+            "/setup",
+            &[
+                ("csrf", &csrf),
+                ("tenant_name", "Acme MSP"),
+                ("zone", "America/New_York"),
+                ("email", "owner@acme.example"),
+                ("password", PASSWORD),
+                ("password_again", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!((good.status, good.location()), (303, "/"), "{}", good.body);
+    let tenants = app.store.tenants().await.unwrap();
+    assert_eq!(tenants.len(), 1);
+    assert_eq!(tenants[0].settings.zone.name(), "America/New_York");
+    let home = browser.get("/").await;
+    assert_eq!(home.status, 200, "signed in straight after setup");
+    assert!(home.body.contains("Acme MSP"));
+
+    assert_eq!(app.browser().get("/setup").await.status, 404);
+    let again = app
+        .browser()
+        .post_raw_form("/setup", &[("csrf", &csrf), ("tenant_name", "Evil")])
+        .await;
+    assert_ne!(again.status, 303);
+    assert_eq!(app.store.tenants().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_same_site_and_secure_when_configured() {
+    for secure in [false, true] {
+        let app = spawn_with(
+            Backend::Sqlite,
+            Options {
+                secure_cookies: secure,
+                ..Options::default()
+            },
+        )
+        .await
+        .unwrap();
+        let mut browser = app.browser();
+        let reply = browser.login("owner@acme.example", PASSWORD).await;
+        assert_eq!(reply.status, 303);
+        let cookie = reply
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with("runway_session="))
+            .unwrap();
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+        assert!(cookie.contains("Path=/"), "{cookie}");
+        assert_eq!(cookie.contains("Secure"), secure, "{cookie}");
+        let secret = cookie["runway_session=".len()..].split(';').next().unwrap();
+        assert_eq!(secret.len(), 64, "a 256-bit secret");
+    }
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_for_good() {
+    let app = spawn_app().await;
+    let browser = app.signed_in("owner@acme.example").await;
+    let cookie_jar_copy = browser.get("/").await;
+    assert_eq!(cookie_jar_copy.status, 200);
+    let out = browser.post_form("/logout", &[]).await;
+    assert_eq!((out.status, out.location()), (303, "/login"));
+    assert_eq!(browser.get("/").await.status, 303);
+    assert_eq!(browser.get("/api/v1/licenses").await.status, 401);
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_throttled_even_before_the_right_one() {
+    let app = spawn_app().await;
+    let mut browser = app.browser();
+    for _ in 0..5 {
+        let reply = browser
+            .login("viewer@acme.example", "wrong password!")
+            .await;
+        assert_eq!(reply.status, 401);
+        assert!(
+            reply
+                .body
+                .contains("the email address or password is wrong")
+        );
+    }
+    let blocked = browser.login("viewer@acme.example", PASSWORD).await;
+    assert_eq!(blocked.status, 429, "{}", blocked.body);
+    assert!(blocked.headers.contains_key("retry-after"));
+    // Another account is not blocked by these failures.
+    let other = app
+        .browser()
+        .login("admin@acme.example", PASSWORD)
+        .await
+        .status;
+    assert_eq!(other, 303);
+    // A disabled user cannot sign in.
+    let unknown = app.browser().login("nobody@acme.example", PASSWORD).await;
+    assert_eq!(unknown.status, 401);
+}
+
+#[tokio::test]
+async fn every_form_post_needs_the_sessions_csrf_token() {
+    let app = spawn_app().await;
+    let browser = app.signed_in("admin@acme.example").await;
+    let before = app.store.customers(app.tenant).await.unwrap().len();
+    let missing = browser
+        .post_raw_form("/customers", &[("name", "Delta")])
+        .await;
+    assert_eq!(missing.status, 403, "{}", missing.body);
+    let wrong = browser
+        .post_raw_form("/customers", &[("name", "Delta"), ("csrf", "0000")])
+        .await;
+    assert_eq!(wrong.status, 403);
+    // Another session's token does not do either.
+    let other = app.signed_in("owner@acme.example").await;
+    let foreign = browser
+        .post_raw_form("/customers", &[("name", "Delta"), ("csrf", &other.csrf)])
+        .await;
+    assert_eq!(foreign.status, 403);
+    assert_eq!(app.store.customers(app.tenant).await.unwrap().len(), before);
+    let ok = browser.post_form("/customers", &[("name", "Delta")]).await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    assert_eq!(
+        app.store.customers(app.tenant).await.unwrap().len(),
+        before + 1
+    );
+
+    // Session-authenticated API calls need the header; JSON without it is refused.
+    let mut no_header = app.signed_in("admin@acme.example").await;
+    no_header.csrf.clear();
+    let refused = no_header
+        .post_json("/api/v1/customers", &serde_json::json!({"name": "Echo"}))
+        .await;
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("form has expired")
+    );
+    let accepted = browser
+        .post_json("/api/v1/customers", &serde_json::json!({"name": "Echo"}))
+        .await;
+    assert_eq!(accepted.status, 201, "{}", accepted.body);
+}
+
+#[tokio::test]
+async fn roles_decide_who_may_refresh_edit_and_manage_users() {
+    let app = spawn_app().await;
+    let pbx = app.id("warning").0;
+    let viewer = app.signed_in("viewer@acme.example").await;
+    let technician = app.signed_in("technician@acme.example").await;
+    let admin = app.signed_in("admin@acme.example").await;
+    let owner = app.signed_in("owner@acme.example").await;
+
+    // Viewer: reads, nothing else.
+    assert_eq!(viewer.get("/").await.status, 200);
+    assert_eq!(viewer.get(&format!("/instances/{pbx}")).await.status, 200);
+    assert_eq!(
+        viewer
+            .post_form(&format!("/instances/{pbx}/refresh"), &[])
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        viewer
+            .post_form(&format!("/instances/{pbx}/read-now"), &[])
+            .await
+            .status,
+        403
+    );
+    let instance = pbx.to_string();
+    assert_eq!(
+        viewer
+            .post_form("/refresh", &[("instance", &instance)])
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        viewer
+            .post_json(
+                &format!("/api/v1/instances/{pbx}/refresh"),
+                &serde_json::json!({})
+            )
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        viewer
+            .post_form("/customers", &[("name", "Nope")])
+            .await
+            .status,
+        403
+    );
+    assert_eq!(viewer.get("/instances/new").await.status, 403);
+    assert_eq!(
+        viewer
+            .post_form("/settings", &[("name", "Hijack")])
+            .await
+            .status,
+        403
+    );
+    assert_eq!(viewer.get("/users").await.status, 403);
+    let page = viewer.get("/").await.body;
+    assert!(
+        !page.contains("id=\"bulk-refresh\""),
+        "no refresh button for viewers"
+    );
+
+    // Technician: refresh and read now, no editing.
+    let read = technician
+        .post_form(&format!("/instances/{pbx}/read-now"), &[])
+        .await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert!(read.body.contains("id=\"read-outcome\""));
+    assert_eq!(
+        technician
+            .post_form("/customers", &[("name", "Nope")])
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        technician
+            .post_form(&format!("/instances/{pbx}/delete"), &[])
+            .await
+            .status,
+        403
+    );
+
+    // Admin: edits, no users.
+    assert_eq!(
+        admin
+            .post_form("/customers", &[("name", "Foxtrot")])
+            .await
+            .status,
+        303
+    );
+    assert_eq!(admin.get("/users").await.status, 403);
+    assert_eq!(
+        admin
+            .post_form(
+                "/users",
+                &[
+                    ("email", "x@acme.example"),
+                    ("role", "owner"),
+                    ("password", PASSWORD)
+                ]
+            )
+            .await
+            .status,
+        403
+    );
+
+    // Owner: users too.
+    assert_eq!(owner.get("/users").await.status, 200);
+    let created = owner
+        .post_form(
+            "/users",
+            &[
+                ("email", "new@acme.example"),
+                ("display_name", "New"),
+                ("role", "viewer"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    assert!(
+        app.store
+            .user_by_email("new@acme.example")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn disabling_a_user_signs_them_out_at_once() {
+    let app = spawn_app().await;
+    let viewer = app.signed_in("viewer@acme.example").await;
+    assert_eq!(viewer.get("/").await.status, 200);
+    let owner = app.signed_in("owner@acme.example").await;
+    let user = app
+        .store
+        .user_by_email("viewer@acme.example")
+        .await
+        .unwrap()
+        .unwrap();
+    let reply = owner
+        .post_form(
+            &format!("/users/{}", user.id),
+            &[("role", "viewer"), ("disabled", "1")],
+        )
+        .await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    assert_eq!(viewer.get("/").await.status, 303);
+    assert_eq!(
+        app.browser()
+            .login("viewer@acme.example", PASSWORD)
+            .await
+            .status,
+        401
+    );
+}
+
+#[tokio::test]
+async fn api_tokens_are_shown_once_work_as_bearer_and_stop_when_revoked() {
+    let app = spawn_app().await;
+    let technician = app.signed_in("technician@acme.example").await;
+    let page = technician
+        .post_form("/tokens", &[("name", "grafana")])
+        .await;
+    assert_eq!(page.status, 200);
+    let at = page.body.find("id=\"token-value\">").unwrap() + "id=\"token-value\">".len();
+    let token = page.body[at..at + 67].to_owned();
+    assert!(token.starts_with("rw_"), "{token}");
+    assert!(
+        !technician.get("/tokens").await.body.contains(&token),
+        "shown only once"
+    );
+    let stored = app.store.api_tokens(app.tenant).await.unwrap();
+    assert_eq!(stored.len(), 1);
+
+    let bearer = app.bearer(&token);
+    let licenses = bearer.get("/api/v1/licenses").await;
+    assert_eq!(licenses.status, 200);
+    // No CSRF token needed with a bearer token, and the role is the user's.
+    let pbx = app.id("warning").0;
+    let read = bearer
+        .post_json(
+            &format!("/api/v1/instances/{pbx}/read-now"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    let edit = bearer
+        .post_json("/api/v1/customers", &serde_json::json!({"name": "Nope"}))
+        .await;
+    assert_eq!(edit.status, 403);
+    assert!(
+        app.store.api_tokens(app.tenant).await.unwrap()[0]
+            .last_used_at
+            .is_some()
+    );
+
+    // Created through the API too, then revoked.
+    let created = bearer
+        .post_json("/api/v1/tokens", &serde_json::json!({"name": "ci"}))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let second = created.json()["token"].as_str().unwrap().to_owned();
+    let id = created.json()["id"].as_i64().unwrap();
+    assert_eq!(app.bearer(&second).get("/api/v1/me").await.status, 200);
+    let revoked = bearer
+        .send_json(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/tokens/{id}"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    let after = app.bearer(&second).get("/api/v1/licenses").await;
+    assert_eq!(after.status, 401);
+    assert!(after.json()["error"].is_string());
+    assert_eq!(
+        app.bearer("rw_not-a-token").get("/api/v1/me").await.status,
+        401
+    );
+
+    // Revoked through the page.
+    let first_id = stored[0].id.0;
+    assert_eq!(
+        technician
+            .post_form(&format!("/tokens/{first_id}/revoke"), &[])
+            .await
+            .status,
+        303
+    );
+    assert_eq!(app.bearer(&token).get("/api/v1/me").await.status, 401);
+}

@@ -1,0 +1,15 @@
+//! Runway's web app driven over HTTP: pages, API, accounts and the engine's read path against
+//! a simulated fleet, on a fresh database per test (see `helpers.rs`).
+
+#![allow(clippy::unwrap_used, reason = "test helpers: a panic is a failed test")]
+#![allow(
+    clippy::too_many_lines,
+    reason = "story tests walk through one behaviour"
+)]
+
+mod accounts;
+mod api;
+mod helpers;
+mod instances;
+mod isolation;
+mod status;
