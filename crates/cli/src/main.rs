@@ -10,8 +10,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod admin;
+mod config;
+mod demo;
 mod probe;
 mod secrets;
+mod serve;
 
 /// Runway — every 3CX license renewal of your fleet in one place.
 #[derive(Debug, Parser)]
@@ -23,6 +27,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Demo(demo::DemoArgs),
+    Serve(serve::ServeArgs),
+    Admin(admin::AdminArgs),
     Probe(probe::ProbeArgs),
 }
 
@@ -40,6 +47,9 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async {
         match cli.command {
+            Command::Demo(args) => demo::run(args).await,
+            Command::Serve(args) => serve::run(args).await,
+            Command::Admin(args) => admin::run(args).await,
             Command::Probe(args) => probe::run(args).await,
         }
     })

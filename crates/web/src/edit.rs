@@ -147,18 +147,18 @@ impl InstanceDraft {
         let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
         let expiry = match self.manual_expiry_date.trim() {
             "" => None,
-            date => match date.parse::<Date>() {
-                // Noon local time: the date the user typed is the date every rule sees.
-                Ok(date) => zone
-                    .time_zone()
-                    .to_zoned_datetime(date.at(12, 0, 0, 0))
-                    .ok()
-                    .map(|z| z.timestamp()),
-                Err(_) => {
+            // Noon local time: the date the user typed is the date every rule sees.
+            date => {
+                if let Ok(date) = date.parse::<Date>() {
+                    zone.time_zone()
+                        .to_zoned_datetime(date.at(12, 0, 0, 0))
+                        .ok()
+                        .map(|z| z.timestamp())
+                } else {
                     errors.add("manual_expiry_date", "enter the expiry date as YYYY-MM-DD");
                     None
                 }
-            },
+            }
         };
         LicenseFacts::from_pbx(PbxLicense {
             license_key: text(&self.manual_license_key),
@@ -187,18 +187,15 @@ impl InstanceDraft {
         if store.customer(tenant, customer_id).await.is_err() {
             errors.add("customer_id", "choose one of your customers");
         }
-        let kind: Option<LoginKind> = match self.login_kind.parse() {
-            Ok(kind) => Some(kind),
-            Err(_) => {
-                errors.add("login_kind", "choose how Runway logs in to the PBX");
-                None
-            }
-        };
+        let kind: Option<LoginKind> = self.login_kind.parse().ok();
+        if kind.is_none() {
+            errors.add("login_kind", "choose how Runway logs in to the PBX");
+        }
         let base_url = self.base_url.trim().to_owned();
-        if kind != Some(LoginKind::Manual) {
-            if let Err(err) = runway_threecx::parse_base_url(&base_url) {
-                errors.add("base_url", err.to_string());
-            }
+        if kind != Some(LoginKind::Manual)
+            && let Err(err) = runway_threecx::parse_base_url(&base_url)
+        {
+            errors.add("base_url", err.to_string());
         }
         let minutes = self.poll_interval_minutes.unwrap_or(360);
         if !(1..=30 * 24 * 60).contains(&minutes) {
@@ -408,14 +405,13 @@ impl SettingsDraft {
             .filter(|s| !s.trim().is_empty())
             .map(|s| s.trim().parse::<u16>())
             .collect();
-        let reminders = match days {
-            Ok(days) => ReminderPolicy::from_days(&days, self.lapse_alert)
+        let reminders = if let Ok(days) = days {
+            ReminderPolicy::from_days(&days, self.lapse_alert)
                 .map_err(|e| errors.add("milestones", e.to_string()))
-                .ok(),
-            Err(_) => {
-                errors.add("milestones", "enter whole numbers of days, e.g. 10, 3, 1");
-                None
-            }
+                .ok()
+        } else {
+            errors.add("milestones", "enter whole numbers of days, e.g. 10, 3, 1");
+            None
         };
         let template = RenewalTemplate::parse(&self.renewal_template)
             .map_err(|e| errors.add("renewal_template", e.to_string()))

@@ -51,7 +51,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::router())
         .merge(statics::router())
-        .with_state(state.clone())
+        .with_state(state)
         .merge(api)
         .fallback(not_found)
         .layer(axum::middleware::from_fn(auth::csrf::require_csrf))

@@ -21,6 +21,10 @@ use crate::view::local_time;
 
 /// An instance's settings (never its secrets).
 #[derive(Debug, Serialize, ToSchema)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent yes/no facts of the API's schema"
+)]
 pub struct InstanceView {
     /// Its id.
     pub id: i64,

@@ -60,7 +60,8 @@ fn set_cookie(
 ) -> Result<HeaderValue, WebError> {
     let mut text = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
     if let Some(age) = max_age {
-        text.push_str(&format!("; Max-Age={age}"));
+        text.push_str("; Max-Age=");
+        text.push_str(&age.to_string());
     }
     if state.settings.secure_cookies {
         text.push_str("; Secure");

@@ -89,12 +89,11 @@ pub(crate) async fn login(
         return Err(WebError::Throttled { retry_after_secs });
     }
     let user = state.store.user_by_email(&email).await?;
-    let verified = match &user {
-        Some(user) => password::verify_password(&pw, &user.password_hash) && !user.disabled,
-        None => {
-            password::verify_nothing(&pw);
-            false
-        }
+    let verified = if let Some(user) = &user {
+        password::verify_password(&pw, &user.password_hash) && !user.disabled
+    } else {
+        password::verify_nothing(&pw);
+        false
     };
     match user {
         Some(user) if verified => {
@@ -155,9 +154,7 @@ pub(crate) async fn setup(
     }
     let (tenant_name, zone, email) = (form.get("tenant_name"), form.get("zone"), form.get("email"));
     let mut errors = FieldErrors::default();
-    if form.raw("password") != form.raw("password_again") {
-        errors.add("password_again", "the two passwords differ");
-    } else {
+    if form.raw("password") == form.raw("password_again") {
         match init_tenant(
             &state.store,
             &tenant_name,
@@ -177,6 +174,8 @@ pub(crate) async fn setup(
             Err(InitError::Store(err)) => return Err(err.into()),
             Err(InitError::Web(err)) => return Err(err),
         }
+    } else {
+        errors.add("password_again", "the two passwords differ");
     }
     let mut response = with_presession(&state, |csrf| SetupPage {
         csrf,

@@ -46,6 +46,8 @@ async fn list(
     })
 }
 
+// Askama calls these as methods on the page, so they take `&self`.
+#[allow(clippy::unused_self)]
 impl UsersPage {
     fn roles(&self) -> [&'static str; 4] {
         ROLES

@@ -11,7 +11,7 @@ use runway_core::Zone;
 use runway_engine::{Engine, EngineConfig, ManualClock, SchedulePolicy};
 use runway_sim::{Scenario, ScenarioFormat, Scheme, SimHandle, SimOptions, SimServer};
 use runway_store::{InstanceId, NewUser, Role, Store, TenantId, TenantSettings, Trigger};
-use runway_testkit::{Backend, TestDb, load_fleet};
+use runway_testkit::{Backend, TestDb, load_sim_fleet};
 use runway_threecx::ReadLimits;
 use runway_web::{AppState, WebSettings};
 
@@ -183,7 +183,7 @@ pub(crate) async fn spawn_with(backend: Backend, options: Options) -> Option<App
         for role in [Role::Admin, Role::Technician, Role::Viewer] {
             add_user(&*store, tenant, &format!("{role}@acme.example"), role).await;
         }
-        let loaded = load_fleet(&*store, tenant, &sim, &scenario, Scheme::Http, now)
+        let loaded = load_sim_fleet(&*store, tenant, &sim, &scenario, Scheme::Http, now)
             .await
             .unwrap();
         let instances: Vec<InstanceId> = loaded.iter().map(|p| p.instance).collect();
@@ -311,7 +311,10 @@ impl App {
         let reply = browser.login(email, PASSWORD).await;
         assert_eq!(reply.status, 303, "sign-in of {email}: {}", reply.body);
         let me = browser.get("/api/v1/me").await;
-        browser.csrf = me.json()["csrf_token"].as_str().unwrap().to_owned();
+        me.json()["csrf_token"]
+            .as_str()
+            .unwrap()
+            .clone_into(&mut browser.csrf);
         browser
     }
 

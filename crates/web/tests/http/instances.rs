@@ -251,7 +251,7 @@ async fn instances_are_added_edited_and_deleted_and_secrets_are_never_shown_back
             &[
                 ("customer_id", &customer),
                 ("name", "New PBX"),
-                ("base_url", &base_url),
+                ("base_url", base_url),
                 ("login_kind", "api_client"),
                 ("identity", "runway"),
                 ("secret", "s-warning"),
@@ -272,7 +272,7 @@ async fn instances_are_added_edited_and_deleted_and_secrets_are_never_shown_back
             &[
                 ("customer_id", &customer),
                 ("name", "New PBX"),
-                ("base_url", &base_url),
+                ("base_url", base_url),
                 ("login_kind", "api_client"),
                 ("identity", "runway"),
                 ("secret", "wrong"),
@@ -289,7 +289,7 @@ async fn instances_are_added_edited_and_deleted_and_secrets_are_never_shown_back
             &[
                 ("customer_id", &customer),
                 ("name", "New PBX"),
-                ("base_url", &base_url),
+                ("base_url", base_url),
                 ("login_kind", "api_client"),
                 ("identity", "runway"),
                 ("secret", "s-warning"),
@@ -316,7 +316,7 @@ async fn instances_are_added_edited_and_deleted_and_secrets_are_never_shown_back
             &[
                 ("customer_id", &customer),
                 ("name", "Renamed PBX"),
-                ("base_url", &base_url),
+                ("base_url", base_url),
                 ("login_kind", "api_client"),
                 ("identity", "runway"),
                 ("secret", ""),

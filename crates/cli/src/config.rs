@@ -1,0 +1,103 @@
+//! What `serve`, `demo` and `admin` share: where the data lives, the database, logging, and
+//! the shutdown signal.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use runway_store::{OpenOptions, SecretKey, Store};
+
+/// Where Runway keeps its data.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct StoreArgs {
+    /// Directory for the SQLite database and the secret key file (created on first start).
+    #[arg(long, env = "RUNWAY_DATA_DIR", default_value = "runway-data")]
+    pub(crate) data_dir: PathBuf,
+    /// Database URL: `sqlite://PATH` or `postgres://user:password@host/db`. Default: the SQLite
+    /// file `runway.db` in the data directory.
+    #[arg(long, env = "RUNWAY_DATABASE_URL", hide_env_values = true)]
+    pub(crate) database_url: Option<String>,
+}
+
+impl StoreArgs {
+    /// Opens the store, creating the data directory, the secret key file (mode 0600) and the
+    /// SQLite database on first start. The key comes from `RUNWAY_SECRET_KEY` when set.
+    pub(crate) async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
+        std::fs::create_dir_all(&self.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                self.data_dir.display()
+            )
+        })?;
+        let key = SecretKey::from_env_or_file(&self.data_dir)?;
+        let url = self
+            .database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("runway.db").display()));
+        // The URL may carry a password: errors name the backend, never the URL.
+        runway_store::open(&url, OpenOptions::new(key))
+            .await
+            .context("cannot open the database")
+    }
+}
+
+/// Logs to stderr; `RUNWAY_LOG` (e.g. `debug`, `runway_engine=debug`) picks what, `info` by
+/// default; `RUNWAY_LOG_FORMAT=json` for machines.
+pub(crate) fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("RUNWAY_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,hyper=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if std::env::var("RUNWAY_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests and reads in flight");
+}
+
+/// A shutdown that several tasks can wait for.
+#[derive(Debug, Clone)]
+pub(crate) struct Shutdown(tokio::sync::watch::Receiver<bool>);
+
+impl Shutdown {
+    /// Starts watching for Ctrl-C / SIGTERM.
+    pub(crate) fn on_signal() -> Shutdown {
+        let (sender, receiver) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = sender.send(true);
+        });
+        Shutdown(receiver)
+    }
+
+    /// Completes once shutdown has begun.
+    pub(crate) async fn wait(mut self) {
+        let _ = self.0.wait_for(|stop| *stop).await;
+    }
+}

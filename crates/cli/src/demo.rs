@@ -1,0 +1,124 @@
+//! `runway demo`: the whole product at once, with nothing to configure — a simulated fleet of
+//! 40 PBXs (every band, a few faulty ones, renewals waiting upstream), a fresh database, a demo
+//! tenant and login, a first read of every PBX, then the dashboard.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use jiff::Timestamp;
+use runway_engine::{Engine, EngineConfig, SystemClock};
+use runway_sim::{Scenario, ScenarioFormat, Scheme, SimOptions, SimServer};
+use runway_store::{OpenOptions, SecretKey};
+use runway_threecx::ReadLimits;
+use runway_web::WebSettings;
+
+use crate::config::{Shutdown, init_logging};
+use crate::serve::run_until_shutdown;
+
+/// The demo fleet, built into the binary so the demo runs from anywhere.
+const DEMO_SCENARIO: &str = include_str!("../../../scenarios/demo.toml");
+/// The demo login, printed at start and written in the README.
+pub(crate) const DEMO_EMAIL: &str = "demo@runway.local";
+/// The demo password.
+pub(crate) const DEMO_PASSWORD: &str = "runway-demo";
+
+/// Show the whole product against a simulated fleet (nothing to configure).
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+}
+
+pub(crate) async fn run(args: DemoArgs) -> ExitCode {
+    init_logging();
+    match demo(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    // Bind first: a port in use is the likeliest problem, and it should be said at once.
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another program using it? try --listen 127.0.0.1:0)",
+                args.listen
+            )
+        })?;
+    let address = listener.local_addr()?;
+
+    let now = Timestamp::now();
+    let scenario = Scenario::parse(
+        DEMO_SCENARIO,
+        ScenarioFormat::Toml,
+        "scenarios/demo.toml",
+        now,
+    )
+    .map_err(|err| anyhow::anyhow!("the built-in demo scenario: {err}"))?;
+    let sim = SimServer::start(scenario.clone(), SimOptions::default())
+        .await
+        .context("cannot start the simulated fleet")?;
+
+    let data = tempfile::tempdir().context("cannot create a temporary data directory")?;
+    let url = format!("sqlite://{}", data.path().join("runway.db").display());
+    let store = runway_store::open(&url, OpenOptions::new(SecretKey::generate()?)).await?;
+    let (tenant, _owner) = runway_web::init_tenant(
+        &store,
+        "Northwind Telecom (demo)",
+        "America/New_York",
+        DEMO_EMAIL,
+        DEMO_PASSWORD,
+    )
+    .await?;
+    let fleet =
+        runway_testkit::load_sim_fleet(&*store, tenant.id, &sim, &scenario, Scheme::Https, now)
+            .await?;
+
+    let config = EngineConfig {
+        // The demo's hanging PBX should not hold up the first screen for long.
+        read_limits: ReadLimits {
+            timeout: Duration::from_secs(5),
+            ..ReadLimits::default()
+        },
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(Arc::clone(&store), Arc::new(SystemClock), config);
+    println!("Reading {} simulated PBXs…", fleet.len());
+    let first = engine.run_due().await;
+    println!(
+        "Read {} licenses; {} PBXs failed on purpose (hanging, rejecting, garbled) and show why.",
+        first.succeeded, first.failed
+    );
+
+    run_until_shutdown(
+        engine,
+        WebSettings::default(),
+        listener,
+        Shutdown::on_signal(),
+        |_| {
+            println!();
+            println!("  Runway demo: http://{address}/");
+            println!("  Sign in as {DEMO_EMAIL} with password {DEMO_PASSWORD}");
+            println!();
+            println!(
+                "  Try \"Refresh license\" on Harbor Dental – Main Office or Lakeview – High \
+                 School: 3CX holds a renewal for them."
+            );
+            println!("  Ctrl-C to stop (the demo's data is thrown away).");
+        },
+    )
+    .await?;
+    sim.shutdown().await;
+    drop(data);
+    Ok(())
+}

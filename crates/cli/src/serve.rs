@@ -1,0 +1,118 @@
+//! `runway serve`: the dashboard and API, and the poller, until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use runway_engine::{Engine, EngineConfig, SystemClock};
+use runway_threecx::ReadLimits;
+use runway_web::{AppState, WebSettings};
+
+use crate::config::{Shutdown, StoreArgs, init_logging};
+
+/// Serve the dashboard and read the fleet.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Address to listen on. Behind a reverse proxy keep it on localhost.
+    #[arg(long, env = "RUNWAY_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    poller: PollerArgs,
+    /// Mark session cookies Secure (when users reach Runway over HTTPS).
+    #[arg(long, env = "RUNWAY_SECURE_COOKIES")]
+    secure_cookies: bool,
+}
+
+/// How the poller works.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct PollerArgs {
+    /// PBXs read at once.
+    #[arg(long, env = "RUNWAY_CONCURRENCY", default_value_t = 64)]
+    concurrency: usize,
+    /// Seconds one read of a PBX may take, login included.
+    #[arg(long, env = "RUNWAY_READ_TIMEOUT", default_value_t = 20)]
+    read_timeout: u64,
+    /// This node's name in leases (default: host, process id and a random part).
+    #[arg(long, env = "RUNWAY_NODE_ID")]
+    node_id: Option<String>,
+}
+
+impl PollerArgs {
+    /// The engine configuration these flags describe.
+    pub(crate) fn config(&self) -> EngineConfig {
+        let mut config = EngineConfig {
+            concurrency: self.concurrency.max(1),
+            read_limits: ReadLimits {
+                timeout: Duration::from_secs(self.read_timeout.max(1)),
+                ..ReadLimits::default()
+            },
+            ..EngineConfig::default()
+        };
+        if let Some(node) = &self.node_id {
+            config.node_id.clone_from(node);
+        }
+        config
+    }
+}
+
+pub(crate) async fn run(args: ServeArgs) -> ExitCode {
+    init_logging();
+    match serve(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let store = args.store.open().await?;
+    let engine = Engine::new(
+        Arc::clone(&store),
+        Arc::new(SystemClock),
+        args.poller.config(),
+    );
+    let settings = WebSettings {
+        secure_cookies: args.secure_cookies,
+        ..WebSettings::default()
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    run_until_shutdown(engine, settings, listener, Shutdown::on_signal(), |_| {
+        println!("Runway is serving http://{address}/ (Ctrl-C to stop)");
+    })
+    .await
+}
+
+/// Runs the poller and the web server until `shutdown`, then lets both finish what they are
+/// doing and closes the store.
+pub(crate) async fn run_until_shutdown(
+    engine: Engine,
+    settings: WebSettings,
+    listener: tokio::net::TcpListener,
+    shutdown: Shutdown,
+    on_ready: impl FnOnce(&Engine),
+) -> anyhow::Result<()> {
+    let store = Arc::clone(engine.store());
+    let poller = tokio::spawn({
+        let engine = engine.clone();
+        let shutdown = shutdown.clone();
+        async move { engine.run(shutdown.wait()).await }
+    });
+    on_ready(&engine);
+    let state = AppState::new(engine, settings);
+    let web = runway_web::serve(listener, state, shutdown.wait()).await;
+    let poll = poller.await;
+    store.close().await;
+    web.context("the web server failed")?;
+    poll.context("the poller failed")?;
+    Ok(())
+}
