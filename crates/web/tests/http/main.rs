@@ -9,6 +9,7 @@
 
 mod accounts;
 mod api;
+mod browser;
 mod helpers;
 mod instances;
 mod isolation;

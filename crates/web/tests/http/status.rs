@@ -11,11 +11,11 @@ use crate::helpers::{App, ZONE, spawn_app};
 
 /// One row as the page shows it.
 #[derive(Debug, PartialEq, Eq)]
-struct Row {
-    instance: i64,
-    band: String,
-    expiry: String,
-    days_left: String,
+pub(crate) struct Row {
+    pub(crate) instance: i64,
+    pub(crate) band: String,
+    pub(crate) expiry: String,
+    pub(crate) days_left: String,
 }
 
 fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
@@ -56,7 +56,7 @@ fn counter(body: &str, band: &str) -> usize {
 }
 
 /// The local date `days` days from `now` in the tenant's zone, computed with jiff alone.
-fn date_in(now: Timestamp, days: i64) -> jiff::civil::Date {
+pub(crate) fn date_in(now: Timestamp, days: i64) -> jiff::civil::Date {
     let tz = TimeZone::get(ZONE).unwrap();
     (now + SignedDuration::from_hours(24 * days))
         .to_zoned_datetime(tz)
@@ -65,7 +65,7 @@ fn date_in(now: Timestamp, days: i64) -> jiff::civil::Date {
 
 /// The expected table: (pbx, band, days from now or none, days-left text), in the order the
 /// product rules give (most overdue first, then soonest, unknown last).
-fn expected(app: &App) -> Vec<Row> {
+pub(crate) fn expected(app: &App) -> Vec<Row> {
     let rows: [(&str, &str, Option<i64>, &str); 6] = [
         ("overdue", "expired", Some(-3), "3d overdue"),
         ("tomorrow", "critical", Some(1), "1 day"),
