@@ -11,6 +11,7 @@
 //! in-memory database would otherwise see its own, empty database. It takes no node lock.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
@@ -62,6 +63,7 @@ pub(crate) async fn open(url: &str, options: &OpenOptions) -> Result<SqlStore> {
         let db = Db::Sqlite {
             readers: pool.clone(),
             writer: pool,
+            writes: Arc::default(),
         };
         return Ok(SqlStore::new(db, options.secret_key.clone(), None));
     }
@@ -87,7 +89,11 @@ pub(crate) async fn open(url: &str, options: &OpenOptions) -> Result<SqlStore> {
         .await?;
     tracing::info!(path = %path.display(), "opened the SQLite database");
     Ok(SqlStore::new(
-        Db::Sqlite { readers, writer },
+        Db::Sqlite {
+            readers,
+            writer,
+            writes: Arc::default(),
+        },
         options.secret_key.clone(),
         Some(lock),
     ))

@@ -27,6 +27,7 @@
 //! customers) use the wall clock. Instants are stored to the second (sub-second parts are
 //! dropped); durations of attempts to the millisecond.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -275,7 +276,9 @@ pub trait Store: Send + Sync {
 
     /// Every instance of the tenant with its customer and current license, in one query, by
     /// customer then name (the License Status page sorts with `runway_core::fleet_order`).
-    async fn fleet(&self, tenant: TenantId) -> Result<Vec<FleetRow>>;
+    /// The rows are shared: SQLite, written by this process alone, answers again from the last
+    /// query until anything is written; PostgreSQL, shared by nodes, always queries.
+    async fn fleet(&self, tenant: TenantId) -> Result<Arc<[FleetRow]>>;
 
     /// The instance's readings, newest first.
     async fn readings(

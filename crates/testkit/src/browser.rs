@@ -142,12 +142,23 @@ impl Chromium {
         let session = answer["sessionId"]
             .as_str()
             .ok_or_else(|| fail(format!("no session id in {answer}")))?;
-        Ok(Chromium {
+        let chromium = Chromium {
             session: format!("{base}/session/{session}"),
             http,
             driver,
             _profile: profile,
-        })
+        };
+        // Finding an element waits up to 10 s for it to appear: a click that starts a
+        // navigation may return before the next page is there, so tests wait for an element of
+        // the page they expect rather than for a fixed time.
+        chromium
+            .command(
+                reqwest::Method::POST,
+                "/timeouts",
+                Some(json!({"implicit": 10_000, "pageLoad": 30_000})),
+            )
+            .await?;
+        Ok(chromium)
     }
 
     async fn command(
@@ -172,7 +183,24 @@ impl Chromium {
         Ok(url.as_str().unwrap_or_default().to_owned())
     }
 
-    /// The first element matching a CSS selector.
+    /// How many elements match a CSS selector now (without waiting for any to appear).
+    pub async fn count(&self, css: &str) -> Result<usize, BrowserError> {
+        let n = self
+            .command(
+                reqwest::Method::POST,
+                "/execute/sync",
+                Some(json!({
+                    "script": "return document.querySelectorAll(arguments[0]).length;",
+                    "args": [css],
+                })),
+            )
+            .await?;
+        Ok(n.as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(0))
+    }
+
+    /// The first element matching a CSS selector, waiting up to 10 s for one to appear.
     pub async fn find(&self, css: &str) -> Result<Element, BrowserError> {
         let found = self
             .command(
@@ -187,7 +215,8 @@ impl Chromium {
         })
     }
 
-    /// Every element matching a CSS selector, in document order.
+    /// Every element matching a CSS selector, in document order (waiting up to 10 s while
+    /// there is none; use [`Chromium::count`] to check that there is none).
     pub async fn find_all(&self, css: &str) -> Result<Vec<Element>, BrowserError> {
         let found = self
             .command(

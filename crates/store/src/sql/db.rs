@@ -13,6 +13,8 @@
 //! without lock-upgrade deadlocks. Reads run concurrently on the readers thanks to WAL.
 
 use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
@@ -147,6 +149,9 @@ pub(crate) enum Db {
     Sqlite {
         readers: SqlitePool,
         writer: SqlitePool,
+        /// Counts finished writes (bumped after each commit). One process owns a SQLite
+        /// database (see `NodeLock`), so an unchanged count means unchanged data.
+        writes: Arc<AtomicU64>,
     },
     /// PostgreSQL: one pool.
     Postgres(PgPool),
@@ -195,12 +200,13 @@ impl Db {
     /// Runs a writing statement outside a transaction; returns the rows it affected.
     pub(crate) async fn write(&self, sql: Sql) -> Result<u64, sqlx::Error> {
         match self {
-            Db::Sqlite { writer, .. } => {
+            Db::Sqlite { writer, writes, .. } => {
                 let (text, args) = sql.sqlite()?;
-                Ok(sqlx::query_with::<Sqlite, _>(text, args)
+                let done = sqlx::query_with::<Sqlite, _>(text, args)
                     .execute(writer)
-                    .await?
-                    .rows_affected())
+                    .await;
+                writes.fetch_add(1, Ordering::SeqCst);
+                Ok(done?.rows_affected())
             }
             Db::Postgres(pool) => {
                 let (text, args) = sql.postgres()?;
@@ -215,15 +221,28 @@ impl Db {
     /// Starts a write transaction (on SQLite, on the writer connection).
     pub(crate) async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin().await?),
+            Db::Sqlite { writer, writes, .. } => {
+                Tx::Sqlite(writer.begin().await?, Arc::clone(writes))
+            }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
+    }
+
+    /// How many writes have finished, where that tells whether data changed: `Some` on
+    /// SQLite (one process writes), `None` on PostgreSQL (other nodes write too).
+    pub(crate) fn write_generation(&self) -> Option<u64> {
+        match self {
+            Db::Sqlite { writes, .. } => Some(writes.load(Ordering::SeqCst)),
+            Db::Postgres(_) => None,
+        }
     }
 
     /// Closes every connection.
     pub(crate) async fn close(&self) {
         match self {
-            Db::Sqlite { readers, writer } => {
+            Db::Sqlite {
+                readers, writer, ..
+            } => {
                 writer.close().await;
                 readers.close().await;
             }
@@ -234,7 +253,8 @@ impl Db {
 
 /// A write transaction; dropped without [`Tx::commit`], it rolls back.
 pub(crate) enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    /// With the store's write count, bumped once the transaction has committed.
+    Sqlite(sqlx::Transaction<'static, Sqlite>, Arc<AtomicU64>),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
@@ -242,7 +262,7 @@ impl Tx {
     /// Every row the statement returns.
     pub(crate) async fn all<T: FromBothRows>(&mut self, sql: Sql) -> Result<Vec<T>, sqlx::Error> {
         match self {
-            Tx::Sqlite(tx) => {
+            Tx::Sqlite(tx, _) => {
                 let (text, args) = sql.sqlite()?;
                 sqlx::query_as_with::<Sqlite, T, _>(text, args)
                     .fetch_all(&mut **tx)
@@ -263,7 +283,7 @@ impl Tx {
         sql: Sql,
     ) -> Result<Option<T>, sqlx::Error> {
         match self {
-            Tx::Sqlite(tx) => {
+            Tx::Sqlite(tx, _) => {
                 let (text, args) = sql.sqlite()?;
                 sqlx::query_as_with::<Sqlite, T, _>(text, args)
                     .fetch_optional(&mut **tx)
@@ -286,7 +306,7 @@ impl Tx {
     /// Runs a statement; returns the rows it affected.
     pub(crate) async fn execute(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {
         match self {
-            Tx::Sqlite(tx) => {
+            Tx::Sqlite(tx, _) => {
                 let (text, args) = sql.sqlite()?;
                 Ok(sqlx::query_with::<Sqlite, _>(text, args)
                     .execute(&mut **tx)
@@ -306,7 +326,11 @@ impl Tx {
     /// Makes the transaction's writes durable.
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Sqlite(tx, writes) => {
+                let done = tx.commit().await;
+                writes.fetch_add(1, Ordering::SeqCst);
+                done
+            }
             Tx::Postgres(tx) => tx.commit().await,
         }
     }

@@ -4,6 +4,8 @@
 //! starts by updating the instance's row (its failure count), which both proves the instance
 //! belongs to the tenant and, on PostgreSQL, serialises two recordings for the same instance.
 
+use std::sync::{Arc, PoisonError};
+
 use jiff::Timestamp;
 use runway_core::LicenseFacts;
 
@@ -356,7 +358,21 @@ impl SqlStore {
             .into_state(instance.0)
     }
 
-    pub(super) async fn fleet_impl(&self, tenant: TenantId) -> Result<Vec<FleetRow>> {
+    pub(super) async fn fleet_impl(&self, tenant: TenantId) -> Result<Arc<[FleetRow]>> {
+        // Read before the query: a write that lands during it bumps the generation past this
+        // one, so the next call queries again.
+        let generation = self.db.write_generation();
+        if let Some(generation) = generation {
+            let cache = self
+                .fleet_cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some((cached, rows)) = cache.get(&tenant)
+                && *cached == generation
+            {
+                return Ok(Arc::clone(rows));
+            }
+        }
         let rows: Vec<FleetDbRow> = self
             .db
             .read_all(
@@ -369,7 +385,8 @@ impl SqlStore {
                 .bind(tenant.0),
             )
             .await?;
-        rows.into_iter()
+        let fleet: Arc<[FleetRow]> = rows
+            .into_iter()
             .map(|row| {
                 let id = row.instance.id();
                 Ok(FleetRow {
@@ -377,7 +394,14 @@ impl SqlStore {
                     license: row.license.into_state(id)?,
                 })
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        if let Some(generation) = generation {
+            self.fleet_cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(tenant, (generation, Arc::clone(&fleet)));
+        }
+        Ok(fleet)
     }
 
     pub(super) async fn readings_impl(

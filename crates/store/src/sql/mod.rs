@@ -21,7 +21,8 @@ mod leasing;
 mod tenants;
 mod users;
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -49,7 +50,12 @@ pub(crate) struct SqlStore {
     key: SecretKey,
     /// SQLite only: held while the store is open.
     node_lock: Mutex<Option<NodeLock>>,
+    /// SQLite only: each tenant's last fleet, with the write generation it was read at.
+    fleet_cache: Mutex<HashMap<TenantId, CachedFleet>>,
 }
+
+/// A tenant's fleet as read at a write generation.
+type CachedFleet = (u64, Arc<[FleetRow]>);
 
 impl SqlStore {
     /// Wraps open, migrated pools.
@@ -58,6 +64,7 @@ impl SqlStore {
             db,
             key,
             node_lock: Mutex::new(node_lock),
+            fleet_cache: Mutex::default(),
         }
     }
 
@@ -362,7 +369,7 @@ impl Store for SqlStore {
         self.license_impl(tenant, instance).await
     }
 
-    async fn fleet(&self, tenant: TenantId) -> Result<Vec<FleetRow>> {
+    async fn fleet(&self, tenant: TenantId) -> Result<Arc<[FleetRow]>> {
         self.fleet_impl(tenant).await
     }
 

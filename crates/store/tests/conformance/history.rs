@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use runway_store::{
-    AttemptError, EventKind, InstanceId, LastAttempt, NewAttempt, NewEvent, ReadingSource,
-    StoreError, Trigger,
+    AttemptError, CustomerDraft, EventKind, FleetRow, InstanceId, LastAttempt, NewAttempt,
+    NewEvent, ReadingSource, StoreError, Trigger,
 };
 use serde_json::json;
 
@@ -422,6 +422,88 @@ async fn the_fleet_lists_every_instance_with_its_customer_and_license(h: Harness
     assert_eq!(fleet[0].instance, store.instance(t, read.id).await.unwrap());
 }
 
+/// The fleet may be answered from memory (SQLite); whatever is written between two calls
+/// must show in the second.
+async fn the_fleet_shows_every_write_made_since_it_was_last_listed(h: Harness) {
+    let store = h.store();
+    let t = tenant(store, "Acme MSP").await;
+    let now = at("2026-06-01T00:00:00Z");
+    let alpha = customer(store, t, "Alpha").await;
+    let first = instance(store, t, alpha, "pbx-1", now).await;
+    let names = |fleet: &[FleetRow]| -> Vec<(String, String)> {
+        fleet
+            .iter()
+            .map(|r| (r.instance.customer_name.clone(), r.instance.name.clone()))
+            .collect()
+    };
+    let key = |fleet: &[FleetRow]| {
+        fleet[0]
+            .license
+            .good
+            .as_ref()
+            .and_then(|g| g.facts.license_key.clone())
+    };
+    let listed = store.fleet(t).await.unwrap();
+    assert_eq!(key(&listed), None);
+    assert_eq!(
+        store.fleet(t).await.unwrap(),
+        listed,
+        "nothing written, same rows"
+    );
+
+    store
+        .record_reading(
+            t,
+            first.id,
+            &reading("2026-06-01T00:00:02Z", facts("K1", "2026-07-01T00:00:00Z")),
+            &attempt("2026-06-01T00:00:00Z"),
+            &[],
+        )
+        .await
+        .unwrap();
+    let listed = store.fleet(t).await.unwrap();
+    assert_eq!(key(&listed).as_deref(), Some("K1"));
+
+    store
+        .record_failure(
+            t,
+            first.id,
+            &attempt("2026-06-01T06:00:00Z"),
+            &timeout(),
+            &[],
+        )
+        .await
+        .unwrap();
+    let listed = store.fleet(t).await.unwrap();
+    assert_eq!(
+        listed[0].license.stale_because().map(|e| e.kind.as_str()),
+        Some("timeout")
+    );
+
+    store
+        .update_customer(t, alpha, &CustomerDraft::named("Alpha Dental"))
+        .await
+        .unwrap();
+    let second = instance(store, t, alpha, "pbx-2", now).await;
+    assert_eq!(
+        names(&store.fleet(t).await.unwrap()),
+        [
+            ("Alpha Dental".to_owned(), "pbx-1".to_owned()),
+            ("Alpha Dental".to_owned(), "pbx-2".to_owned())
+        ]
+    );
+    store
+        .set_instance_enabled(t, second.id, false, now)
+        .await
+        .unwrap();
+    assert!(!store.fleet(t).await.unwrap()[1].instance.enabled);
+    store.delete_instance(t, first.id).await.unwrap();
+    assert_eq!(
+        names(&store.fleet(t).await.unwrap()),
+        [("Alpha Dental".to_owned(), "pbx-2".to_owned())]
+    );
+}
+
 async fn the_fleet_of_five_thousand_instances_comes_in_one_query(h: Harness) {
     let store = h.store();
     let t = tenant(store, "Big MSP").await;
@@ -507,6 +589,7 @@ conformance!(
     a_reading_is_all_or_nothing,
     an_older_reading_recorded_late_does_not_replace_a_newer_current_license,
     the_fleet_lists_every_instance_with_its_customer_and_license,
+    the_fleet_shows_every_write_made_since_it_was_last_listed,
     the_fleet_of_five_thousand_instances_comes_in_one_query,
     history_of_an_unknown_instance_is_not_found,
 );

@@ -51,6 +51,7 @@ async fn sign_in(chrome: &Chromium, app: &App, email: &str) {
         .await
         .unwrap();
     chrome.click(&submit).await.unwrap();
+    chrome.find("#status-table").await.unwrap();
     assert_eq!(
         chrome.current_url().await.unwrap(),
         format!("{}/", app.base)
@@ -172,6 +173,7 @@ async fn a_technician_reads_the_dashboard_follows_the_calendar_and_refreshes_a_l
         .await
         .unwrap();
     chrome.click(&entry).await.unwrap();
+    chrome.find("#instance").await.unwrap();
     assert_eq!(
         chrome.current_url().await.unwrap(),
         format!("{}/instances/{renewing}", app.base)
@@ -182,6 +184,7 @@ async fn a_technician_reads_the_dashboard_follows_the_calendar_and_refreshes_a_l
     // after, and the row moves to its new band.
     let button = chrome.find("#refresh-license").await.unwrap();
     chrome.click(&button).await.unwrap();
+    chrome.find("#read-outcome").await.unwrap();
     assert_eq!(
         chrome.text_of("#expiry-before").await.unwrap(),
         date_in(app.now, 12).to_string()
@@ -225,12 +228,11 @@ async fn a_viewer_sees_no_refresh_button() {
         .await
         .unwrap();
     assert!(chrome.text_of("h1").await.unwrap().contains("Alpha Main"));
-    assert!(
-        chrome
-            .find_all("#refresh-license")
-            .await
-            .unwrap()
-            .is_empty()
+    assert_eq!(chrome.count("#refresh-license").await.unwrap(), 0);
+    assert_eq!(
+        chrome.count("#instance").await.unwrap(),
+        1,
+        "the page is there"
     );
     chrome.quit().await;
 }
