@@ -24,6 +24,11 @@ const SQLITE: &[Step] = &[
         "web_access",
         include_str!("../migrations/sqlite/0002_web_access.sql"),
     ),
+    (
+        3,
+        "write_generation",
+        include_str!("../migrations/sqlite/0003_write_generation.sql"),
+    ),
 ];
 
 const POSTGRES: &[Step] = &[
@@ -36,6 +41,11 @@ const POSTGRES: &[Step] = &[
         2,
         "web_access",
         include_str!("../migrations/postgres/0002_web_access.sql"),
+    ),
+    (
+        3,
+        "write_generation",
+        include_str!("../migrations/postgres/0003_write_generation.sql"),
     ),
 ];
 

@@ -276,8 +276,8 @@ pub trait Store: Send + Sync {
 
     /// Every instance of the tenant with its customer and current license, in one query, by
     /// customer then name (the License Status page sorts with `runway_core::fleet_order`).
-    /// The rows are shared: SQLite, written by this process alone, answers again from the last
-    /// query until anything is written; PostgreSQL, shared by nodes, always queries.
+    /// The rows are shared: the store answers again from its last query for the tenant until
+    /// anything is written to the database (by any node, on PostgreSQL).
     async fn fleet(&self, tenant: TenantId) -> Result<Arc<[FleetRow]>>;
 
     /// The instance's readings, newest first.

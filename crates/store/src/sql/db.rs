@@ -210,10 +210,14 @@ impl Db {
             }
             Db::Postgres(pool) => {
                 let (text, args) = sql.postgres()?;
-                Ok(sqlx::query_with::<Postgres, _>(text, args)
-                    .execute(pool)
+                let mut tx = pool.begin().await?;
+                let affected = sqlx::query_with::<Postgres, _>(text, args)
+                    .execute(&mut *tx)
                     .await?
-                    .rows_affected())
+                    .rows_affected();
+                sqlx::query(BUMP_GENERATION).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(affected)
             }
         }
     }
@@ -228,12 +232,56 @@ impl Db {
         })
     }
 
-    /// How many writes have finished, where that tells whether data changed: `Some` on
-    /// SQLite (one process writes), `None` on PostgreSQL (other nodes write too).
-    pub(crate) fn write_generation(&self) -> Option<u64> {
+    /// The rows of a read-only statement with the write generation they are consistent with,
+    /// or [`AtGeneration::Unchanged`] with the caller's copy when nothing was written since the
+    /// generation `known` was read at.
+    ///
+    /// SQLite counts committed writes in memory (one process writes) and reads the count before
+    /// the query: a write landing during it leaves a higher count, so the next call queries
+    /// again. PostgreSQL reads the shared count and the rows in one repeatable-read snapshot.
+    pub(crate) async fn read_all_unless_unchanged<T: FromBothRows, C>(
+        &self,
+        sql: Sql,
+        known: Option<(u64, C)>,
+    ) -> Result<AtGeneration<T, C>, sqlx::Error> {
         match self {
-            Db::Sqlite { writes, .. } => Some(writes.load(Ordering::SeqCst)),
-            Db::Postgres(_) => None,
+            Db::Sqlite {
+                readers, writes, ..
+            } => {
+                let generation = writes.load(Ordering::SeqCst);
+                if let Some((at, copy)) = known
+                    && at == generation
+                {
+                    return Ok(AtGeneration::Unchanged(copy));
+                }
+                let (text, args) = sql.sqlite()?;
+                let rows = sqlx::query_as_with::<Sqlite, T, _>(text, args)
+                    .fetch_all(readers)
+                    .await?;
+                Ok(AtGeneration::Read(generation, rows))
+            }
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
+                let (count,): (i64,) = sqlx::query_as("SELECT n FROM write_generation")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let generation = u64::try_from(count).unwrap_or_default();
+                if let Some((at, copy)) = known
+                    && at == generation
+                {
+                    tx.rollback().await?;
+                    return Ok(AtGeneration::Unchanged(copy));
+                }
+                let (text, args) = sql.postgres()?;
+                let rows = sqlx::query_as_with::<Postgres, T, _>(text, args)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.rollback().await?;
+                Ok(AtGeneration::Read(generation, rows))
+            }
         }
     }
 
@@ -249,6 +297,17 @@ impl Db {
             Db::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// The last statement of every PostgreSQL write (see `0003_write_generation.sql`).
+const BUMP_GENERATION: &str = "UPDATE write_generation SET n = n + 1";
+
+/// What [`Db::read_all_unless_unchanged`] found.
+pub(crate) enum AtGeneration<T, C> {
+    /// Nothing was written since the caller's copy was read: here it is back.
+    Unchanged(C),
+    /// The rows, consistent with this write generation.
+    Read(u64, Vec<T>),
 }
 
 /// A write transaction; dropped without [`Tx::commit`], it rolls back.
@@ -331,7 +390,10 @@ impl Tx {
                 writes.fetch_add(1, Ordering::SeqCst);
                 done
             }
-            Tx::Postgres(tx) => tx.commit().await,
+            Tx::Postgres(mut tx) => {
+                sqlx::query(BUMP_GENERATION).execute(&mut *tx).await?;
+                tx.commit().await
+            }
         }
     }
 }

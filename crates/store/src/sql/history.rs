@@ -9,7 +9,7 @@ use std::sync::{Arc, PoisonError};
 use jiff::Timestamp;
 use runway_core::LicenseFacts;
 
-use super::db::{FromBothRows, Sql, Tx};
+use super::db::{AtGeneration, FromBothRows, Sql, Tx};
 use super::rows::{
     ATTEMPT_COLUMNS, AttemptRow, EVENT_COLUMNS, EventRow, FleetDbRow, INSTANCE_COLUMNS,
     INSTANCE_FROM, LICENSE_COLUMNS, LicenseRow, READING_COLUMNS, ReadingRow, duration_ms,
@@ -359,32 +359,24 @@ impl SqlStore {
     }
 
     pub(super) async fn fleet_impl(&self, tenant: TenantId) -> Result<Arc<[FleetRow]>> {
-        // Read before the query: a write that lands during it bumps the generation past this
-        // one, so the next call queries again.
-        let generation = self.db.write_generation();
-        if let Some(generation) = generation {
-            let cache = self
-                .fleet_cache
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if let Some((cached, rows)) = cache.get(&tenant)
-                && *cached == generation
-            {
-                return Ok(Arc::clone(rows));
-            }
-        }
-        let rows: Vec<FleetDbRow> = self
-            .db
-            .read_all(
-                Sql::new(format!(
-                    "SELECT {INSTANCE_COLUMNS}, {LICENSE_COLUMNS} FROM {INSTANCE_FROM} \
-                     LEFT JOIN current_licenses cl \
-                     ON cl.tenant_id = i.tenant_id AND cl.instance_id = i.id \
-                     WHERE i.tenant_id = $1 ORDER BY c.name_key, i.name_key, i.id"
-                ))
-                .bind(tenant.0),
-            )
-            .await?;
+        let cached = self
+            .fleet_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&tenant)
+            .cloned();
+        let sql = Sql::new(format!(
+            "SELECT {INSTANCE_COLUMNS}, {LICENSE_COLUMNS} FROM {INSTANCE_FROM} \
+             LEFT JOIN current_licenses cl \
+             ON cl.tenant_id = i.tenant_id AND cl.instance_id = i.id \
+             WHERE i.tenant_id = $1 ORDER BY c.name_key, i.name_key, i.id"
+        ))
+        .bind(tenant.0);
+        let (generation, rows): (u64, Vec<FleetDbRow>) =
+            match self.db.read_all_unless_unchanged(sql, cached).await? {
+                AtGeneration::Read(generation, rows) => (generation, rows),
+                AtGeneration::Unchanged(fleet) => return Ok(fleet),
+            };
         let fleet: Arc<[FleetRow]> = rows
             .into_iter()
             .map(|row| {
@@ -395,12 +387,10 @@ impl SqlStore {
                 })
             })
             .collect::<Result<_>>()?;
-        if let Some(generation) = generation {
-            self.fleet_cache
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(tenant, (generation, Arc::clone(&fleet)));
-        }
+        self.fleet_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(tenant, (generation, Arc::clone(&fleet)));
         Ok(fleet)
     }
 

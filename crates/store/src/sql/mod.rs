@@ -50,7 +50,7 @@ pub(crate) struct SqlStore {
     key: SecretKey,
     /// SQLite only: held while the store is open.
     node_lock: Mutex<Option<NodeLock>>,
-    /// SQLite only: each tenant's last fleet, with the write generation it was read at.
+    /// Each tenant's last fleet, with the write generation it was read at.
     fleet_cache: Mutex<HashMap<TenantId, CachedFleet>>,
 }
 

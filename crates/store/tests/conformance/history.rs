@@ -504,6 +504,32 @@ async fn the_fleet_shows_every_write_made_since_it_was_last_listed(h: Harness) {
     );
 }
 
+/// On PostgreSQL another node may write: its writes show in this node's next listing.
+async fn the_fleet_shows_what_another_node_wrote(h: Harness) {
+    let store = h.store();
+    let t = tenant(store, "Acme MSP").await;
+    let now = at("2026-06-01T00:00:00Z");
+    let alpha = customer(store, t, "Alpha").await;
+    let pbx = instance(store, t, alpha, "pbx-1", now).await;
+    assert!(store.fleet(t).await.unwrap()[0].license.good.is_none());
+    let other = h.second_node().await;
+    other
+        .record_reading(
+            t,
+            pbx.id,
+            &reading("2026-06-01T00:00:02Z", facts("K9", "2026-07-01T00:00:00Z")),
+            &attempt("2026-06-01T00:00:00Z"),
+            &[],
+        )
+        .await
+        .unwrap();
+    let listed = store.fleet(t).await.unwrap();
+    let good = listed[0].license.good.as_ref().unwrap();
+    assert_eq!(good.facts.license_key.as_deref(), Some("K9"));
+    other.delete_instance(t, pbx.id).await.unwrap();
+    assert!(store.fleet(t).await.unwrap().is_empty());
+}
+
 async fn the_fleet_of_five_thousand_instances_comes_in_one_query(h: Harness) {
     let store = h.store();
     let t = tenant(store, "Big MSP").await;
@@ -590,6 +616,7 @@ conformance!(
     an_older_reading_recorded_late_does_not_replace_a_newer_current_license,
     the_fleet_lists_every_instance_with_its_customer_and_license,
     the_fleet_shows_every_write_made_since_it_was_last_listed,
+    the_fleet_shows_what_another_node_wrote,
     the_fleet_of_five_thousand_instances_comes_in_one_query,
     history_of_an_unknown_instance_is_not_found,
 );

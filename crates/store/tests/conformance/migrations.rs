@@ -26,7 +26,11 @@ async fn migrations_build_every_table_from_empty_and_reopening_keeps_the_data(mu
             "{table} missing in {tables:?}"
         );
     }
-    assert_eq!(raw.count("_sqlx_migrations").await, 2);
+    if matches!(h.kind, crate::harness::Kind::Postgres) {
+        // Several nodes write a PostgreSQL database: the count of writes lives in a table.
+        assert!(tables.iter().any(|t| t == "write_generation"), "{tables:?}");
+    }
+    assert_eq!(raw.count("_sqlx_migrations").await, 3);
     raw.close().await;
 
     let t = tenant(h.store(), "Acme MSP").await;
