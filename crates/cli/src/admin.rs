@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use runway_store::ApiTokenId;
 
-use crate::config::StoreArgs;
+use crate::config::{StoreArgs, exit_code};
 use crate::secrets::read_secret;
 
 /// Administer an installation from scripts.
@@ -77,13 +77,7 @@ enum TokenCommand {
 }
 
 pub(crate) async fn run(args: AdminArgs) -> ExitCode {
-    match admin(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(admin(args).await)
 }
 
 async fn admin(args: AdminArgs) -> anyhow::Result<()> {

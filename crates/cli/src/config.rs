@@ -1,7 +1,9 @@
 //! What `serve`, `demo` and `admin` share: where the data lives, the database, logging, and
 //! the shutdown signal.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -40,6 +42,29 @@ impl StoreArgs {
             .await
             .context("cannot open the database")
     }
+}
+
+/// The exit status of a command: success, or the error and its causes on stderr.
+pub(crate) fn exit_code(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Binds the web listener, saying what to do when the address is taken (the likeliest problem,
+/// so it is tried before anything slow starts).
+pub(crate) async fn bind(address: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {address} (is another program using it? try --listen 127.0.0.1:0)"
+            )
+        })
 }
 
 /// Logs to stderr; `RUNWAY_LOG` (e.g. `debug`, `runway_engine=debug`) picks what, `info` by

@@ -16,7 +16,7 @@ use runway_store::{OpenOptions, SecretKey};
 use runway_threecx::ReadLimits;
 use runway_web::WebSettings;
 
-use crate::config::{Shutdown, init_logging};
+use crate::config::{Shutdown, bind, exit_code, init_logging};
 use crate::serve::run_until_shutdown;
 
 /// The demo fleet, built into the binary so the demo runs from anywhere.
@@ -36,25 +36,11 @@ pub(crate) struct DemoArgs {
 
 pub(crate) async fn run(args: DemoArgs) -> ExitCode {
     init_logging();
-    match demo(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(demo(args).await)
 }
 
 async fn demo(args: DemoArgs) -> anyhow::Result<()> {
-    // Bind first: a port in use is the likeliest problem, and it should be said at once.
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (is another program using it? try --listen 127.0.0.1:0)",
-                args.listen
-            )
-        })?;
+    let listener = bind(args.listen).await?;
     let address = listener.local_addr()?;
 
     let now = Timestamp::now();

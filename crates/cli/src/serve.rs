@@ -11,7 +11,7 @@ use runway_engine::{Engine, EngineConfig, SystemClock};
 use runway_threecx::ReadLimits;
 use runway_web::{AppState, WebSettings};
 
-use crate::config::{Shutdown, StoreArgs, init_logging};
+use crate::config::{Shutdown, StoreArgs, bind, exit_code, init_logging};
 
 /// Serve the dashboard and read the fleet.
 #[derive(Debug, Args)]
@@ -62,13 +62,7 @@ impl PollerArgs {
 
 pub(crate) async fn run(args: ServeArgs) -> ExitCode {
     init_logging();
-    match serve(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(serve(args).await)
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -82,9 +76,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         secure_cookies: args.secure_cookies,
         ..WebSettings::default()
     };
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener = bind(args.listen).await?;
     let address = listener.local_addr()?;
     run_until_shutdown(engine, settings, listener, Shutdown::on_signal(), |_| {
         println!("Runway is serving http://{address}/ (Ctrl-C to stop)");

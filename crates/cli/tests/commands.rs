@@ -1,0 +1,205 @@
+//! `runway demo`, `runway admin init` and `runway serve` as a user runs them: the real binary,
+//! its printed address and login, the pages behind them, and a clean stop on SIGTERM.
+
+#![allow(clippy::unwrap_used, reason = "test helpers: a panic is a failed test")]
+
+use std::io::{BufRead, BufReader, Lines};
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+/// A running `runway` command, killed if the test ends first.
+struct Running {
+    child: Child,
+    lines: Lines<BufReader<ChildStdout>>,
+}
+
+impl Running {
+    fn start(args: &[&str], env: &[(&str, &str)]) -> Running {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_runway"))
+            .args(args)
+            .envs(env.iter().copied())
+            .env("RUNWAY_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        Running { child, lines }
+    }
+
+    /// Reads what the command prints until a line contains `marker`; every line read so far.
+    fn until(&mut self, marker: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        for line in self.lines.by_ref() {
+            let line = line.unwrap();
+            let done = line.contains(marker);
+            seen.push(line);
+            if done {
+                return seen;
+            }
+        }
+        panic!("the command ended before printing {marker:?}; it printed {seen:?}");
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `http://…/` address in a printed line.
+fn address_in(line: &str) -> String {
+    let start = line.find("http://").unwrap();
+    line[start..].split_whitespace().next().unwrap().to_owned()
+}
+
+/// A client signed in through the login form, as a browser would be.
+async fn signed_in(base: &str, email: &str, password: &str) -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let form = client
+        .get(format!("{base}login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = form
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let reply = client
+        .post(format!("{base}login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        reply.url().path() == "/" && reply.status().is_success(),
+        "signed in as {email}: {} at {}",
+        reply.status(),
+        reply.url()
+    );
+    client
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_prints_a_login_that_opens_the_whole_fleet_with_every_band() {
+    let mut demo = Running::start(&["demo", "--listen", "127.0.0.1:0"], &[]);
+    let printed = tokio::task::spawn_blocking(move || {
+        let lines = demo.until("Sign in as");
+        (demo, lines)
+    })
+    .await
+    .unwrap();
+    let (_demo, lines) = printed;
+    let base = address_in(lines.iter().find(|l| l.contains("Runway demo:")).unwrap());
+    // "Sign in as EMAIL with password PASSWORD"
+    let words: Vec<&str> = lines.last().unwrap().split_whitespace().collect();
+    let (email, password) = (words[3], words[6]);
+
+    let client = signed_in(&base, email, password).await;
+    let licenses: serde_json::Value = client
+        .get(format!("{base}api/v1/licenses"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        licenses["rows"].as_array().unwrap().len(),
+        40,
+        "the whole demo fleet"
+    );
+    for band in ["expired", "critical", "warning", "active", "unknown"] {
+        assert!(
+            licenses["counters"][band].as_u64().unwrap() > 0,
+            "the demo shows a {band} license: {}",
+            licenses["counters"]
+        );
+    }
+    let page = client
+        .get(&base)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"status-table\""));
+    assert!(
+        page.contains("data-heading=\"Overdue\""),
+        "the calendar's overdue group"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_opens_what_admin_init_created_and_stops_cleanly_on_sigterm() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap();
+    let password = "a long owner password";
+    let init = Command::new(env!("CARGO_BIN_EXE_runway"))
+        .args([
+            "admin",
+            "--data-dir",
+            data_dir,
+            "init",
+            "--tenant",
+            "Fjord Telecom",
+        ])
+        .args(["--zone", "Europe/Oslo", "--email", "owner@fjord.example"])
+        .args(["--password-env", "OWNER_PASSWORD"])
+        .env("OWNER_PASSWORD", password)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{init:?}");
+
+    let mut serve = Running::start(
+        &["serve", "--data-dir", data_dir, "--listen", "127.0.0.1:0"],
+        &[],
+    );
+    let (mut serve, lines) = tokio::task::spawn_blocking(move || {
+        let lines = serve.until("Runway is serving");
+        (serve, lines)
+    })
+    .await
+    .unwrap();
+    let base = address_in(lines.last().unwrap());
+    let client = signed_in(&base, "owner@fjord.example", password).await;
+    let page = client
+        .get(&base)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Fjord Telecom"),
+        "the tenant admin init created"
+    );
+
+    let pid = serve.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::task::spawn_blocking(move || serve.child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "a SIGTERM is a clean stop: {status:?}");
+}
