@@ -7,6 +7,31 @@
 
 use std::time::Duration;
 
+use anyhow::{Context, bail};
+use runway_testkit::{Backend, TestDb};
+
+/// Runs a benchmark's `main` on a multi-threaded runtime, as `runway serve` does.
+pub fn run_on_runtime(benchmark: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(benchmark)
+}
+
+/// A fresh database for `--backend sqlite|postgres` (PostgreSQL needs
+/// `RUNWAY_TEST_POSTGRES_URL`, an admin URL), dropped with the returned `TestDb`.
+pub async fn fresh_db(backend: &str) -> anyhow::Result<(Backend, TestDb)> {
+    let backend = match backend {
+        "sqlite" => Backend::Sqlite,
+        "postgres" => Backend::Postgres,
+        other => bail!("--backend must be sqlite or postgres, not {other:?}"),
+    };
+    let db = TestDb::new(backend)
+        .await
+        .context("set RUNWAY_TEST_POSTGRES_URL to an admin URL for --backend postgres")?;
+    Ok((backend, db))
+}
+
 /// CPU time (user + system) this process has used so far; `None` off Linux.
 pub fn cpu_time() -> Option<Duration> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;

@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use runway_bench::{cpu_time, mib, peak_rss, percentile, reset_peak_rss};
+use runway_bench::{cpu_time, fresh_db, mib, peak_rss, percentile, reset_peak_rss, run_on_runtime};
 use runway_engine::{Engine, EngineConfig, SystemClock};
 use runway_sim::{FleetSpec, Latency};
 use runway_store::TenantSettings;
-use runway_testkit::{Backend, TestDb, load_fleet};
+use runway_testkit::load_fleet;
 use runway_threecx::ReadLimits;
 
 #[derive(Debug, Parser)]
@@ -53,10 +53,7 @@ struct Args {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(run(&args))
+    run_on_runtime(run(&args))
 }
 
 /// The simulator process, stopped when dropped.
@@ -74,11 +71,6 @@ async fn run(args: &Args) -> Result<()> {
         "https" => true,
         "http" => false,
         other => bail!("--scheme must be http or https, not {other:?}"),
-    };
-    let backend = match args.backend.as_str() {
-        "sqlite" => Backend::Sqlite,
-        "postgres" => Backend::Postgres,
-        other => bail!("--backend must be sqlite or postgres, not {other:?}"),
     };
     let work = std::env::temp_dir().join(format!("runway-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
@@ -106,9 +98,7 @@ async fn run(args: &Args) -> Result<()> {
         .then(|| std::fs::read_to_string(&ca_path))
         .transpose()?;
 
-    let db = TestDb::new(backend)
-        .await
-        .context("set RUNWAY_TEST_POSTGRES_URL to an admin URL for --backend postgres")?;
+    let (backend, db) = fresh_db(&args.backend).await?;
     let tenant = db
         .store
         .create_tenant(&TenantSettings::new("Bench MSP"))

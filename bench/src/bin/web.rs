@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use runway_bench::{mib, peak_rss, percentile, reset_peak_rss};
+use runway_bench::{fresh_db, mib, peak_rss, percentile, reset_peak_rss, run_on_runtime};
 use runway_engine::{Engine, EngineConfig, SystemClock};
 use runway_sim::{FleetSpec, Latency, Scheme, SimOptions, SimServer};
-use runway_testkit::{Backend, TestDb, load_sim_fleet};
+use runway_testkit::load_sim_fleet;
 use runway_web::view::{Filter, fleet_view};
 use runway_web::{AppState, WebSettings};
 
@@ -39,25 +39,15 @@ struct Args {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(run(&args))
+    run_on_runtime(run(&args))
 }
 
 const PASSWORD: &str = "benchmark-password";
 
 async fn run(args: &Args) -> Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let backend = match args.backend.as_str() {
-        "sqlite" => Backend::Sqlite,
-        "postgres" => Backend::Postgres,
-        other => bail!("--backend must be sqlite or postgres, not {other:?}"),
-    };
     let now = jiff::Timestamp::now();
-    let db = TestDb::new(backend)
-        .await
-        .context("set RUNWAY_TEST_POSTGRES_URL to an admin URL for --backend postgres")?;
+    let (backend, db) = fresh_db(&args.backend).await?;
     let store = Arc::clone(&db.store);
     let (tenant, owner) = runway_web::init_tenant(
         &store,
@@ -99,9 +89,11 @@ async fn run(args: &Args) -> Result<()> {
     );
     // Where the time goes: the store's query, then the view (bands, order, calendar).
     let tenant_row = store.tenant(tenant.id).await?;
-    measure(args.requests, "  of which store.fleet()", || async {
-        Ok(store.fleet(tenant.id).await?.len())
-    })
+    measure(
+        args.requests,
+        "  of which store.fleet(), unchanged",
+        || async { Ok(store.fleet(tenant.id).await?.len()) },
+    )
     .await?;
     let fleet = store.fleet(tenant.id).await?;
     measure(args.requests, "  of which fleet_view()", || async {

@@ -127,6 +127,9 @@ impl Chromium {
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| (*f).to_owned()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
         args.push("--window-size=1440,1000".into());
+        // reqwest is built without a default TLS provider; loopback needs none, but the client
+        // cannot be built without one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::new();
         let base = format!("http://127.0.0.1:{port}");
         let answer = call(
