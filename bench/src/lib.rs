@@ -12,6 +12,8 @@ use runway_testkit::{Backend, TestDb};
 
 /// Runs a benchmark's `main` on a multi-threaded runtime, as `runway serve` does.
 pub fn run_on_runtime(benchmark: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    // Process-wide set-up belongs to the binary: one TLS provider (ring) for every client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?

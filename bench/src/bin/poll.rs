@@ -16,10 +16,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use runway_bench::{cpu_time, fresh_db, mib, peak_rss, percentile, reset_peak_rss, run_on_runtime};
-use runway_engine::{Engine, EngineConfig, SystemClock};
+use runway_clock::SystemClock;
+use runway_engine::{Engine, EngineConfig};
 use runway_sim::{FleetSpec, Latency};
+use runway_sim_fleet::load_fleet;
 use runway_store::TenantSettings;
-use runway_testkit::load_fleet;
 use runway_threecx::ReadLimits;
 
 #[derive(Debug, Parser)]

@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use runway_bench::{fresh_db, mib, peak_rss, percentile, reset_peak_rss, run_on_runtime};
-use runway_engine::{Engine, EngineConfig, SystemClock};
+use runway_clock::SystemClock;
+use runway_engine::{Engine, EngineConfig};
 use runway_sim::{FleetSpec, Latency, Scheme, SimOptions, SimServer};
-use runway_testkit::load_sim_fleet;
+use runway_sim_fleet::load_sim_fleet;
 use runway_web::view::{Filter, fleet_view};
 use runway_web::{AppState, WebSettings};
 
@@ -45,7 +46,6 @@ fn main() -> Result<()> {
 const PASSWORD: &str = "benchmark-password";
 
 async fn run(args: &Args) -> Result<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let now = jiff::Timestamp::now();
     let (backend, db) = fresh_db(&args.backend).await?;
     let store = Arc::clone(&db.store);

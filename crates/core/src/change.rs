@@ -3,7 +3,9 @@
 //! Every successful read is compared with the last good one. License fields that differ are
 //! listed before → after (a renewal shows as the expiry moving; an upgrade as the edition and
 //! call limit changing). Seat counts move every day and are not "changes"; instead a crossing of
-//! the 90% capacity threshold is reported.
+//! the capacity threshold ([`CAPACITY_THRESHOLD_PERCENT`]) is reported. How a change is put in
+//! words ([`FieldChange::describe`], [`CapacityCrossing::describe`]) lives here too, so the
+//! event log and the history say the same thing.
 
 use std::fmt;
 
@@ -11,7 +13,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::license::LicenseFacts;
-use crate::seats::{CapacityCrossing, capacity_crossing};
+use crate::seats::{CAPACITY_THRESHOLD_PERCENT, CapacityCrossing, SeatUsage, capacity_crossing};
+use crate::zone::Zone;
 
 /// A license field whose change is recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -56,6 +59,29 @@ impl fmt::Display for LicenseField {
     }
 }
 
+impl LicenseField {
+    /// The field's name in JSON (an event's before/after values).
+    pub fn key(self) -> &'static str {
+        match self {
+            LicenseField::Expiry => "expiry",
+            LicenseField::Maintenance => "maintenance_expiry",
+            LicenseField::LicenseKey => "license_key",
+            LicenseField::ProductCode => "product_code",
+            LicenseField::Edition => "edition",
+            LicenseField::LicenseActive => "license_active",
+            LicenseField::MaxSimCalls => "max_sim_calls",
+            LicenseField::UsersLicensed => "users_licensed",
+            LicenseField::Version => "version",
+            LicenseField::Reseller => "reseller",
+        }
+    }
+
+    /// Whether the field holds an instant (shown as the tenant's calendar date).
+    fn is_instant(self) -> bool {
+        matches!(self, LicenseField::Expiry | LicenseField::Maintenance)
+    }
+}
+
 /// One field's value before and after; `None` = not reported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
@@ -65,6 +91,48 @@ pub struct FieldChange {
     pub before: Option<String>,
     /// The value after.
     pub after: Option<String>,
+}
+
+impl FieldChange {
+    /// The change in words, instants as the tenant's calendar dates: "expiry 2026-11-30 →
+    /// 2027-11-30", "edition Professional (annual) → Enterprise / AI (annual)"; a value not
+    /// reported is "none". The one wording of a change: the event log and the reading history
+    /// both use it.
+    pub fn describe(&self, zone: &Zone) -> String {
+        let show = |value: &Option<String>| match value {
+            None => "none".to_owned(),
+            Some(text) if self.field.is_instant() => text
+                .parse::<Timestamp>()
+                .map_or_else(|_| text.clone(), |t| zone.date_of(t).to_string()),
+            Some(text) => text.clone(),
+        };
+        format!(
+            "{} {} → {}",
+            self.field,
+            show(&self.before),
+            show(&self.after)
+        )
+    }
+}
+
+impl CapacityCrossing {
+    /// The crossing in words, with the usage after it when known: "Seat usage reached 90% of
+    /// the license (19 of 20 users, 95%)".
+    pub fn describe(self, usage: Option<&SeatUsage>) -> String {
+        let way = match self {
+            CapacityCrossing::Up => "reached",
+            CapacityCrossing::Down => "fell below",
+        };
+        let detail = usage.map_or_else(String::new, |u| {
+            format!(
+                " ({} of {} users, {}%)",
+                u.used,
+                u.licensed.count,
+                u.percent()
+            )
+        });
+        format!("Seat usage {way} {CAPACITY_THRESHOLD_PERCENT}% of the license{detail}")
+    }
 }
 
 /// Everything a new reading changed relative to the last good one.
@@ -155,6 +223,15 @@ impl ReadingChanges {
         !self.fields.is_empty()
     }
 
+    /// Every changed field in words ([`FieldChange::describe`]), joined by "; ".
+    pub fn describe_fields(&self, zone: &Zone) -> String {
+        self.fields
+            .iter()
+            .map(|change| change.describe(zone))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     /// The change of one field, if it changed.
     pub fn field(&self, field: LicenseField) -> Option<&FieldChange> {
         self.fields.iter().find(|c| c.field == field)
@@ -227,6 +304,45 @@ mod tests {
             &facts("2027-01-01T00:00:00Z", "3CXPSPROFENTSPLA", 16, 30),
         );
         assert!(!same.license_changed());
+    }
+
+    #[test]
+    fn a_change_is_described_with_dates_in_the_tenants_zone() {
+        let zone = Zone::parse("America/New_York").unwrap();
+        let old = facts("2026-12-01T03:00:00Z", "3CXPSPROFSPLA", 8, 10);
+        let new = facts("2027-12-01T03:00:00Z", "3CXPSPROFENTSPLA", 8, 10);
+        let changes = ReadingChanges::between(Some(&old), &new);
+        // 03:00 UTC is the evening before in New York.
+        assert_eq!(
+            changes.describe_fields(&zone),
+            "expiry 2026-11-30 → 2027-11-30; product code 3CXPSPROFSPLA → 3CXPSPROFENTSPLA; \
+             edition Professional (annual) → Enterprise / AI (annual)"
+        );
+        let gone = FieldChange {
+            field: LicenseField::Version,
+            before: Some("20.0.8".into()),
+            after: None,
+        };
+        assert_eq!(gone.describe(&zone), "version 20.0.8 → none");
+    }
+
+    #[test]
+    fn a_capacity_crossing_is_described_with_the_threshold_and_the_usage() {
+        let usage = SeatUsage::new(
+            19,
+            Some(crate::seats::LicensedUsers {
+                count: 20,
+                estimated: false,
+            }),
+        );
+        assert_eq!(
+            CapacityCrossing::Up.describe(usage.as_ref()),
+            "Seat usage reached 90% of the license (19 of 20 users, 95%)"
+        );
+        assert_eq!(
+            CapacityCrossing::Down.describe(None),
+            "Seat usage fell below 90% of the license"
+        );
     }
 
     #[test]

@@ -25,6 +25,11 @@
 //! 8. **What changed** between two readings ([`ReadingChanges`]) makes an instance's history.
 //! 9. The **renewal link** ([`RenewalTemplate`]) fills a tenant's template with the key.
 //!
+//! Beside the license rules, the rules of an instance's settings have their one owner here:
+//! its address ([`BaseUrl`]), how Runway logs in ([`Credentials`]), how its certificate is
+//! trusted ([`TlsOptions`], [`check_ca_pem`]), how often it is read ([`PollInterval`]); why a
+//! read failed ([`FailureKind`]); and what an email address is ([`check_email`]).
+//!
 //! Secrets (PBX passwords, API client secrets) travel as [`Secret`], which never formats itself.
 
 mod band;
@@ -32,6 +37,9 @@ mod calendar;
 mod change;
 mod countdown;
 mod edition;
+mod email;
+mod failure;
+mod instance;
 mod license;
 mod order;
 mod pbx_date;
@@ -46,6 +54,12 @@ pub use calendar::{CalendarGroup, CalendarHeading, expiry_calendar};
 pub use change::{FieldChange, LicenseField, ReadingChanges};
 pub use countdown::DaysLeft;
 pub use edition::{Edition, EditionClues, Family, Term};
+pub use email::{BadEmail, MAX_EMAIL_LENGTH, check_email};
+pub use failure::FailureKind;
+pub use instance::{
+    BadBaseUrl, BadCaPem, BadPollInterval, BaseUrl, Credentials, LoginKind, MAX_CA_PEM_BYTES,
+    PollInterval, TlsOptions, check_ca_pem,
+};
 pub use license::{LicenseFacts, PbxLicense};
 pub use order::{FleetSortKey, fleet_order, sort_fleet};
 pub use pbx_date::{BadPbxDate, is_no_date, parse_pbx_instant};

@@ -95,9 +95,9 @@ impl SeatUsage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CapacityCrossing {
-    /// From below 90% to 90% or more.
+    /// From below the threshold ([`CAPACITY_THRESHOLD_PERCENT`]) to at or above it.
     Up,
-    /// From 90% or more to below 90%.
+    /// From at or above the threshold to below it.
     Down,
 }
 

@@ -1,4 +1,5 @@
-//! The engine: the scheduler loop, the one read path, and reads users ask for.
+//! The engine: the scheduler loop, the one read path, the one recording path, and reads users
+//! ask for.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -6,26 +7,31 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::Timestamp;
-use runway_core::LicenseFacts;
+use runway_clock::Clock;
+use runway_core::{BaseUrl, FailureKind, LicenseFacts, TlsOptions};
 use runway_store::{
     AttemptError, Credentials, GoodLicense, Instance, InstanceId, LastAttempt, LicenseState,
-    LoginKind, NewAttempt, NewReading, ReadingSource, Store, StoreError, TenantId, Trigger,
+    LoginKind, NewAttempt, NewReading, ReadingSource, Store, StoreError, Tenant, TenantId, Trigger,
 };
-use runway_threecx::{Api, Connector, LicenseReading, Login, PbxClient, PbxTarget, ReadLimits};
+use runway_threecx::{Api, Connector, LicenseReading, PbxClient, PbxTarget, ReadLimits};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::clock::Clock;
 use crate::error::{EngineError, TestConnectionError};
-use crate::events;
+use crate::events::{self, Entry};
 use crate::schedule::{LastRead, SchedulePolicy};
+
+/// The default of [`EngineConfig::concurrency`].
+pub const DEFAULT_CONCURRENCY: usize = 256;
 
 /// How the engine works.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// This node's name in leases; unique per running process.
     pub node_id: String,
-    /// The most PBXs read at once.
+    /// The most PBXs read at once by this engine — scheduled reads and the reads users ask for
+    /// (refresh, read now, bulk) together. Reads wait on the network, not the CPU, so this is
+    /// high: 256 reads at once keep 10,000 PBXs within a minute (see `BENCHMARKS.md`).
     pub concurrency: usize,
     /// The timeout of one read and the largest body accepted.
     pub read_limits: ReadLimits,
@@ -39,7 +45,7 @@ impl Default for EngineConfig {
     fn default() -> EngineConfig {
         EngineConfig {
             node_id: default_node_id(),
-            concurrency: 64,
+            concurrency: DEFAULT_CONCURRENCY,
             read_limits: ReadLimits::default(),
             schedule: SchedulePolicy::default(),
             idle_tick: Duration::from_secs(5),
@@ -59,6 +65,17 @@ fn default_node_id() -> String {
         .unwrap_or_default()
         .subsec_nanos();
     format!("{host}-{}-{nanos:08x}", std::process::id())
+}
+
+/// What recording a license typed in did: the instance's license before and after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The instance.
+    pub instance: InstanceId,
+    /// The license state before.
+    pub before: LicenseState,
+    /// The license state after.
+    pub after: LicenseState,
 }
 
 /// The result of one read: what the instance's license was before and is after.
@@ -150,6 +167,9 @@ struct Inner {
     released: Notify,
     /// Signalled to make an idle scheduler look for due reads at once.
     wake: Notify,
+    /// One permit per PBX read in flight, shared by the scheduler and users' reads, so
+    /// [`EngineConfig::concurrency`] bounds them all together.
+    reads: Arc<Semaphore>,
 }
 
 /// A read that failed, with what scheduling needs to know.
@@ -162,6 +182,7 @@ impl Engine {
     /// An engine over `store`, taking time from `clock`.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: EngineConfig) -> Engine {
         let connector = Connector::new(config.read_limits);
+        let reads = Arc::new(Semaphore::new(config.concurrency.max(1)));
         Engine {
             inner: Arc::new(Inner {
                 store,
@@ -171,6 +192,7 @@ impl Engine {
                 clients: Mutex::default(),
                 released: Notify::new(),
                 wake: Notify::new(),
+                reads,
             }),
         }
     }
@@ -216,15 +238,20 @@ impl Engine {
 
     async fn drive(&self, until_idle: bool, shutdown: impl Future<Output = ()>) -> CycleReport {
         let config = &self.inner.config;
-        let concurrency = config.concurrency.max(1);
         // Lease in batches rather than one row per finished read: fewer write transactions.
-        let refill_at = (concurrency / 8).max(1);
+        let refill_at = (config.concurrency.max(1) / 8).max(1);
         let mut tasks: JoinSet<Result<ReadOutcome, EngineError>> = JoinSet::new();
         let mut report = CycleReport::default();
         let mut shutdown = std::pin::pin!(shutdown);
         let pass_start = until_idle.then(|| self.inner.clock.now());
         loop {
-            let free = concurrency - tasks.len();
+            // Users' reads share the permits: lease only what can be read at once.
+            let free = self.inner.reads.available_permits();
+            if free == 0 && tasks.is_empty() {
+                // Every permit is out on users' reads: wait for one rather than end the pass.
+                drop(self.inner.reads.acquire().await);
+                continue;
+            }
             let mut nothing_due = false;
             if free >= refill_at || tasks.is_empty() {
                 let now = self.inner.clock.now();
@@ -250,7 +277,9 @@ impl Engine {
                         nothing_due = batch.is_empty();
                         for instance in batch {
                             let engine = self.clone();
+                            let permit = Arc::clone(&self.inner.reads).acquire_owned().await;
                             tasks.spawn(async move {
+                                let _permit = permit;
                                 engine.read_leased(&instance, Trigger::Schedule).await
                             });
                         }
@@ -288,13 +317,75 @@ impl Engine {
 
     /// Reads one instance now (with [`Trigger::Refresh`], first asks the PBX to re-query 3CX),
     /// records it and returns the license before and after. If another read holds the
-    /// instance, waits for it to finish (up to about one read's timeout).
+    /// instance, waits for it to finish (up to about one read's timeout); it also waits its
+    /// turn among the [`EngineConfig::concurrency`] reads in flight.
     pub async fn read_instance(
         &self,
         tenant: TenantId,
         instance: InstanceId,
         trigger: Trigger,
     ) -> Result<ReadOutcome, EngineError> {
+        let _permit = self.inner.reads.acquire().await;
+        let leased = self.lease_for_user(tenant, instance).await?;
+        if leased.login_kind == LoginKind::Manual {
+            self.release(&leased, leased.schedule.next_poll_at).await?;
+            return Err(EngineError::Manual);
+        }
+        self.read_leased(&leased, trigger).await
+    }
+
+    /// Records license facts typed in (or imported) for a manual instance, through the one
+    /// recording path: the reading, the events it makes ("license changed" with the values
+    /// before and after), in one transaction. An instance read from its PBX is refused
+    /// ([`EngineError::NotManual`]).
+    pub async fn set_manual_license(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        facts: LicenseFacts,
+    ) -> Result<Recorded, EngineError> {
+        let leased = self.lease_for_user(tenant, instance).await?;
+        let recorded = if leased.login_kind == LoginKind::Manual {
+            self.record_manual(&leased, facts).await
+        } else {
+            Err(EngineError::NotManual)
+        };
+        self.release(&leased, leased.schedule.next_poll_at).await?;
+        recorded
+    }
+
+    async fn record_manual(
+        &self,
+        instance: &Instance,
+        facts: LicenseFacts,
+    ) -> Result<Recorded, EngineError> {
+        let store = &self.inner.store;
+        let tenant = store.tenant(instance.tenant_id).await?;
+        let before = store.license(instance.tenant_id, instance.id).await?;
+        let now = whole_second(self.inner.clock.now());
+        let reading = NewReading {
+            read_at: now,
+            source: ReadingSource::Manual,
+            facts,
+            raw_body: None,
+        };
+        let after = self
+            .record_license(&tenant, instance.id, &before, reading, None, Entry::Manual)
+            .await?;
+        Ok(Recorded {
+            instance: instance.id,
+            before,
+            after,
+        })
+    }
+
+    /// Leases one instance for a read or recording a user asked for, waiting (up to about one
+    /// read's timeout) while another read holds it.
+    async fn lease_for_user(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+    ) -> Result<Instance, EngineError> {
         let wait_until = tokio::time::Instant::now() + self.lease_for();
         loop {
             // Register for the release before trying, so a release in between is not missed.
@@ -314,11 +405,7 @@ impl Engine {
                 )
                 .await?;
             if let Some(leased) = leased {
-                if leased.login_kind == LoginKind::Manual {
-                    self.release(&leased, leased.schedule.next_poll_at).await?;
-                    return Err(EngineError::Manual);
-                }
-                return self.read_leased(&leased, trigger).await;
+                return Ok(leased);
             }
             if tokio::time::Instant::now() >= wait_until {
                 return Err(EngineError::Busy);
@@ -331,21 +418,20 @@ impl Engine {
         }
     }
 
-    /// Reads several instances of a tenant at once (bulk refresh), at most
-    /// [`EngineConfig::concurrency`] at a time; results in the order asked.
+    /// Reads several instances of a tenant at once (bulk refresh); results in the order asked.
+    /// They take their turns among the engine's [`EngineConfig::concurrency`] reads in flight
+    /// (shared with the scheduler and other users), not a limit of their own. The caller
+    /// de-duplicates and checks the ids.
     pub async fn read_instances(
         &self,
         tenant: TenantId,
         instances: &[InstanceId],
         trigger: Trigger,
     ) -> Vec<(InstanceId, Result<ReadOutcome, EngineError>)> {
-        let permits = Arc::new(Semaphore::new(self.inner.config.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         for (index, &instance) in instances.iter().enumerate() {
             let engine = self.clone();
-            let permits = Arc::clone(&permits);
             tasks.spawn(async move {
-                let _permit = permits.acquire().await;
                 let result = engine.read_instance(tenant, instance, trigger).await;
                 (index, result)
             });
@@ -371,12 +457,17 @@ impl Engine {
     /// Reads a PBX from settings not saved yet ("test connection"); records nothing.
     pub async fn test_connection(
         &self,
-        base_url: &str,
+        base_url: &BaseUrl,
         credentials: &Credentials,
-        tls: &runway_store::TlsOptions,
+        tls: &TlsOptions,
     ) -> Result<LicenseFacts, TestConnectionError> {
-        let target = target_for(base_url, credentials, tls)?;
+        let target = PbxTarget {
+            base_url: base_url.clone(),
+            credentials: credentials.clone(),
+            tls: tls.clone(),
+        };
         let client = self.inner.connector.client(target)?;
+        let _permit = self.inner.reads.acquire().await;
         Ok(client.read_license().await?.facts)
     }
 
@@ -403,15 +494,9 @@ impl Engine {
         let now = whole_second(self.inner.clock.now());
         let seed = seed_for(id, now);
         let policy = &self.inner.config.schedule;
+        let interval = instance.poll_interval.get();
         let (after, error, notes, next) = match result {
             Ok(reading) => {
-                let events = events::after_success(
-                    &before,
-                    &reading.facts,
-                    trigger,
-                    now,
-                    &tenant.settings.zone,
-                );
                 let source = match reading.api {
                     Api::Xapi => ReadingSource::Xapi,
                     Api::Legacy => ReadingSource::Legacy,
@@ -422,48 +507,28 @@ impl Engine {
                     facts: reading.facts,
                     raw_body: Some(reading.raw.to_string()),
                 };
-                let reading_id = store
-                    .record_reading(tenant_id, id, &new, &attempt, &events)
+                let after = self
+                    .record_license(
+                        &tenant,
+                        id,
+                        &before,
+                        new,
+                        Some(&attempt),
+                        Entry::Read(trigger),
+                    )
                     .await?;
-                let after = LicenseState {
-                    good: Some(GoodLicense {
-                        reading_id,
-                        facts: new.facts,
-                        source,
-                        read_at: now,
-                    }),
-                    last_attempt: Some(LastAttempt {
-                        at: started_at,
-                        error: None,
-                    }),
-                };
-                let next =
-                    policy.next_poll_at(now, instance.poll_interval, LastRead::Succeeded, seed);
+                let next = policy.next_poll_at(now, interval, LastRead::Succeeded, seed);
                 (after, None, reading.notes, next)
             }
             Err(failure) => {
-                let events = events::after_failure(&before, &failure.error, now);
-                let consecutive = store
-                    .record_failure(tenant_id, id, &attempt, &failure.error, &events)
+                let (after, consecutive) = self
+                    .record_failed_read(&tenant, id, &before, &attempt, &failure.error, now)
                     .await?;
-                tracing::info!(
-                    instance = id.0,
-                    kind = %failure.error.kind,
-                    consecutive,
-                    "read failed"
-                );
-                let after = LicenseState {
-                    good: before.good.clone(),
-                    last_attempt: Some(LastAttempt {
-                        at: started_at,
-                        error: Some(failure.error.clone()),
-                    }),
-                };
                 let last = LastRead::Failed {
                     consecutive,
                     login_rejected: failure.login_rejected,
                 };
-                let next = policy.next_poll_at(now, instance.poll_interval, last, seed);
+                let next = policy.next_poll_at(now, interval, last, seed);
                 (after, Some(failure.error), Vec::new(), next)
             }
         };
@@ -477,6 +542,79 @@ impl Engine {
             notes,
             duration: attempt.duration,
         })
+    }
+
+    // ---- the one recording path -------------------------------------------------------------
+
+    /// The one path every license takes into the store, whatever its source: a scheduled
+    /// read, read now, refresh, facts typed in for a manual instance (and CSV import). From
+    /// the state before it works out the events (and, with reminders, the reminder decisions)
+    /// and writes them with the reading in one transaction. Returns the state after.
+    async fn record_license(
+        &self,
+        tenant: &Tenant,
+        instance: InstanceId,
+        before: &LicenseState,
+        reading: NewReading,
+        attempt: Option<&NewAttempt>,
+        entry: Entry,
+    ) -> Result<LicenseState, EngineError> {
+        let events = events::after_success(
+            before,
+            &reading.facts,
+            entry,
+            reading.read_at,
+            &tenant.settings.zone,
+        );
+        let reading_id = self
+            .inner
+            .store
+            .record_reading(tenant.id, instance, &reading, attempt, &events)
+            .await?;
+        let last_attempt = match attempt {
+            Some(attempt) => Some(LastAttempt {
+                at: attempt.started_at,
+                error: None,
+            }),
+            None => before.last_attempt.clone(),
+        };
+        Ok(LicenseState {
+            good: Some(GoodLicense {
+                reading_id,
+                source: reading.source,
+                read_at: reading.read_at,
+                facts: reading.facts,
+            }),
+            last_attempt,
+        })
+    }
+
+    /// The path of a failed read: the attempt and its events, the last good license kept.
+    /// Returns the state after and the failures in a row so far.
+    async fn record_failed_read(
+        &self,
+        tenant: &Tenant,
+        instance: InstanceId,
+        before: &LicenseState,
+        attempt: &NewAttempt,
+        error: &AttemptError,
+        now: Timestamp,
+    ) -> Result<(LicenseState, u32), EngineError> {
+        let events = events::after_failure(before, error, now);
+        let consecutive = self
+            .inner
+            .store
+            .record_failure(tenant.id, instance, attempt, error, &events)
+            .await?;
+        tracing::info!(instance = instance.0, kind = %error.kind, consecutive, "read failed");
+        let after = LicenseState {
+            good: before.good.clone(),
+            last_attempt: Some(LastAttempt {
+                at: attempt.started_at,
+                error: Some(error.clone()),
+            }),
+        };
+        Ok((after, consecutive))
     }
 
     async fn release(&self, instance: &Instance, next: Timestamp) -> Result<(), EngineError> {
@@ -511,7 +649,7 @@ impl Engine {
             Ok(credentials) => credentials,
             Err(StoreError::Crypto) => {
                 return Ok(Err(failure(
-                    "credentials",
+                    FailureKind::Credentials,
                     "the stored credentials cannot be decrypted with this installation's secret \
                      key; enter them again",
                 )));
@@ -520,10 +658,7 @@ impl Engine {
         };
         let client = match self.client_for(instance, &credentials) {
             Ok(client) => client,
-            Err(TestConnectionError::BadAddress(err)) => {
-                return Ok(Err(failure("bad_address", &err.to_string())));
-            }
-            Err(err) => return Ok(Err(failure("tls", &err.to_string()))),
+            Err(failure) => return Ok(Err(failure)),
         };
         let result = match trigger {
             Trigger::Refresh => client.refresh_license().await,
@@ -531,7 +666,7 @@ impl Engine {
         };
         Ok(result.map_err(|err| Failure {
             error: AttemptError {
-                kind: err.kind().as_str().to_owned(),
+                kind: err.kind(),
                 message: err.to_string(),
             },
             login_rejected: err.is_login_failure(),
@@ -543,8 +678,18 @@ impl Engine {
         &self,
         instance: &Instance,
         credentials: &Credentials,
-    ) -> Result<Arc<PbxClient>, TestConnectionError> {
-        let target = target_for(&instance.base_url, credentials, &instance.tls)?;
+    ) -> Result<Arc<PbxClient>, Failure> {
+        let Some(base_url) = instance.base_url.clone() else {
+            return Err(failure(
+                FailureKind::BadAddress,
+                "the instance has no PBX address: enter one, or make it a manual instance",
+            ));
+        };
+        let target = PbxTarget {
+            base_url,
+            credentials: credentials.clone(),
+            tls: instance.tls.clone(),
+        };
         let mut clients = self
             .inner
             .clients
@@ -555,16 +700,21 @@ impl Engine {
         {
             return Ok(Arc::clone(client));
         }
-        let client = Arc::new(self.inner.connector.client(target)?);
+        let client = Arc::new(
+            self.inner
+                .connector
+                .client(target)
+                .map_err(|err| failure(FailureKind::Tls, &err.to_string()))?,
+        );
         clients.insert(instance.id, Arc::clone(&client));
         Ok(client)
     }
 }
 
-fn failure(kind: &str, message: &str) -> Failure {
+fn failure(kind: FailureKind, message: &str) -> Failure {
     Failure {
         error: AttemptError {
-            kind: kind.to_owned(),
+            kind,
             message: message.to_owned(),
         },
         login_rejected: false,
@@ -591,39 +741,4 @@ fn seed_for(instance: InstanceId, now: Timestamp) -> u64 {
     let id = u64::try_from(instance.0).unwrap_or_default();
     let secs = u64::try_from(now.as_second()).unwrap_or_default();
     id.rotate_left(32) ^ secs
-}
-
-/// The client's view of an instance's settings.
-fn target_for(
-    base_url: &str,
-    credentials: &Credentials,
-    tls: &runway_store::TlsOptions,
-) -> Result<PbxTarget, TestConnectionError> {
-    let login = match credentials.clone() {
-        Credentials::ApiClient {
-            client_id,
-            client_secret,
-        } => Login::ApiClient {
-            client_id,
-            secret: client_secret,
-        },
-        Credentials::User {
-            username,
-            password,
-            totp_secret,
-        } => Login::User {
-            username,
-            password,
-            totp_secret,
-        },
-        Credentials::Legacy { username, password } => Login::Legacy { username, password },
-    };
-    Ok(PbxTarget {
-        base_url: runway_threecx::parse_base_url(base_url)?,
-        login,
-        tls: runway_threecx::TlsOptions {
-            custom_ca_pem: tls.custom_ca_pem.clone(),
-            accept_invalid_certs: tls.accept_invalid_certs,
-        },
-    })
 }

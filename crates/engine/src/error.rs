@@ -1,7 +1,7 @@
 //! What can go wrong when the engine is asked to read an instance.
 
 use runway_store::StoreError;
-use runway_threecx::{BadBaseUrl, ReadError, TargetError};
+use runway_threecx::{ReadError, TargetError};
 
 /// A read the engine could not perform or record. (A PBX that fails to answer is not an
 /// `EngineError`: that is a recorded attempt, in [`crate::ReadOutcome::error`].)
@@ -13,6 +13,11 @@ pub enum EngineError {
     /// The instance's license is typed in by hand: there is no PBX to read.
     #[error("this instance's license is entered by hand: there is no PBX to read")]
     Manual,
+    /// The instance is read from its PBX: its license is not typed in.
+    #[error(
+        "this instance's license is read from its PBX; only manual instances take one typed in"
+    )]
+    NotManual,
     /// Another read of the instance is in progress and did not finish in time.
     #[error("this instance is being read right now; try again in a minute")]
     Busy,
@@ -21,9 +26,6 @@ pub enum EngineError {
 /// Why a connection test failed, as a sentence for the operator.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TestConnectionError {
-    /// The address cannot be a PBX's.
-    #[error(transparent)]
-    BadAddress(#[from] BadBaseUrl),
     /// The TLS settings cannot work.
     #[error(transparent)]
     Target(#[from] TargetError),

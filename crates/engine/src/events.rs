@@ -1,20 +1,31 @@
-//! What a read adds to an instance's event log, decided from the state before it.
+//! What a license adds to an instance's event log, decided from the state before it.
 //!
-//! Pure: given the last known state and what the read returned, it lists the events. The
-//! engine records them in the same transaction as the reading (or the failed attempt).
+//! Pure: given the last known state and the license just read (or typed in), it lists the
+//! events. The engine records them in the same transaction as the reading (or the failed
+//! attempt). The words of a change are `runway-core`'s ([`FieldChange::describe`],
+//! [`CapacityCrossing::describe`]), shared with the history view.
 
 use jiff::Timestamp;
-use runway_core::{
-    CapacityCrossing, FieldChange, LicenseFacts, LicenseField, ReadingChanges, Zone,
-};
+#[cfg(doc)]
+use runway_core::FieldChange;
+use runway_core::{CapacityCrossing, LicenseFacts, LicenseField, ReadingChanges, Zone};
 use runway_store::{AttemptError, EventKind, LicenseState, NewEvent, Trigger};
 use serde_json::{Map, Value, json};
 
-/// The events of a successful read at `at`.
+/// Where a license being recorded came from, as far as the event log cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// A read of the PBX that the trigger started.
+    Read(Trigger),
+    /// Facts typed in (or imported) for a manual instance.
+    Manual,
+}
+
+/// The events of a license recorded at `at`: a read of the PBX, or facts typed in.
 pub(crate) fn after_success(
     before: &LicenseState,
     after: &LicenseFacts,
-    trigger: Trigger,
+    entry: Entry,
     at: Timestamp,
     zone: &Zone,
 ) -> Vec<NewEvent> {
@@ -26,7 +37,7 @@ pub(crate) fn after_success(
         let mut was = Map::new();
         let mut now = Map::new();
         for change in &changes.fields {
-            let key = field_key(change.field);
+            let key = change.field.key();
             was.insert(
                 key.to_owned(),
                 change.before.clone().map_or(Value::Null, Value::String),
@@ -36,12 +47,7 @@ pub(crate) fn after_success(
                 change.after.clone().map_or(Value::Null, Value::String),
             );
         }
-        let message = changes
-            .fields
-            .iter()
-            .map(|change| describe(change, zone))
-            .collect::<Vec<_>>()
-            .join("; ");
+        let message = changes.describe_fields(zone);
         events.push(NewEvent {
             at,
             kind: EventKind::LicenseChanged,
@@ -65,33 +71,19 @@ pub(crate) fn after_success(
     }
     if let Some(crossing) = changes.capacity {
         let usage = after.seat_usage();
-        let detail = usage.map_or_else(String::new, |u| {
-            format!(
-                " ({} of {} users, {}%)",
-                u.used,
-                u.licensed.count,
-                u.percent()
-            )
-        });
-        let (kind, message) = match crossing {
-            CapacityCrossing::Up => (
-                EventKind::CapacityUp,
-                format!("Seat usage reached 90% of the license{detail}"),
-            ),
-            CapacityCrossing::Down => (
-                EventKind::CapacityDown,
-                format!("Seat usage fell below 90% of the license{detail}"),
-            ),
+        let kind = match crossing {
+            CapacityCrossing::Up => EventKind::CapacityUp,
+            CapacityCrossing::Down => EventKind::CapacityDown,
         };
         events.push(NewEvent {
             at,
             kind,
             before: None,
             after: usage.map(|u| json!({"used": u.used, "licensed": u.licensed.count})),
-            message,
+            message: crossing.describe(usage.as_ref()),
         });
     }
-    if let Some(error) = before.stale_because() {
+    if let (Entry::Read(_), Some(error)) = (entry, before.stale_because()) {
         events.push(NewEvent {
             at,
             kind: EventKind::ReadRecovered,
@@ -100,7 +92,7 @@ pub(crate) fn after_success(
             message: "Reads succeed again".to_owned(),
         });
     }
-    if trigger == Trigger::Refresh {
+    if entry == Entry::Read(Trigger::Refresh) {
         let expiry = |facts: Option<&LicenseFacts>| {
             facts
                 .and_then(|f| f.expiry)
@@ -140,37 +132,6 @@ pub(crate) fn after_failure(
     }]
 }
 
-fn field_key(field: LicenseField) -> &'static str {
-    match field {
-        LicenseField::Expiry => "expiry",
-        LicenseField::Maintenance => "maintenance_expiry",
-        LicenseField::LicenseKey => "license_key",
-        LicenseField::ProductCode => "product_code",
-        LicenseField::Edition => "edition",
-        LicenseField::LicenseActive => "license_active",
-        LicenseField::MaxSimCalls => "max_sim_calls",
-        LicenseField::UsersLicensed => "users_licensed",
-        LicenseField::Version => "version",
-        LicenseField::Reseller => "reseller",
-    }
-}
-
-/// "expiry 2026-12-01 → 2027-12-01", with instants shown as the tenant's calendar dates.
-fn describe(change: &FieldChange, zone: &Zone) -> String {
-    let show = |value: &Option<String>| match change.field {
-        LicenseField::Expiry | LicenseField::Maintenance => {
-            local_date(value.as_deref().and_then(|v| v.parse().ok()), zone)
-        }
-        _ => value.clone().unwrap_or_else(|| "none".to_owned()),
-    };
-    format!(
-        "{} {} → {}",
-        change.field,
-        show(&change.before),
-        show(&change.after)
-    )
-}
-
 fn local_date(instant: Option<Timestamp>, zone: &Zone) -> String {
     instant.map_or_else(|| "none".to_owned(), |t| zone.date_of(t).to_string())
 }
@@ -208,7 +169,7 @@ mod tests {
             last_attempt: Some(LastAttempt {
                 at: at("2026-06-01T00:00:00Z"),
                 error: error.map(|kind| AttemptError {
-                    kind: kind.into(),
+                    kind: runway_core::FailureKind::from_stored(kind),
                     message: "timed out".into(),
                 }),
             }),
@@ -229,14 +190,23 @@ mod tests {
             after_success(
                 &LicenseState::default(),
                 &same,
-                Trigger::Schedule,
+                Entry::Read(Trigger::Schedule),
                 now,
                 &Zone::utc()
             )
             .is_empty()
         );
         let before = state(Some(same.clone()), None);
-        assert!(after_success(&before, &same, Trigger::Schedule, now, &Zone::utc()).is_empty());
+        assert!(
+            after_success(
+                &before,
+                &same,
+                Entry::Read(Trigger::Schedule),
+                now,
+                &Zone::utc()
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -244,7 +214,13 @@ mod tests {
         let zone = Zone::parse("America/New_York").unwrap();
         let before = state(Some(facts("2026-12-01T03:00:00Z", "3CXPSPROFENT", 5)), None);
         let after = facts("2027-12-01T03:00:00Z", "3CXPSPROFENT", 5);
-        let events = after_success(&before, &after, Trigger::Schedule, at(NOW), &zone);
+        let events = after_success(
+            &before,
+            &after,
+            Entry::Read(Trigger::Schedule),
+            at(NOW),
+            &zone,
+        );
         assert_eq!(kinds(&events), [EventKind::LicenseChanged]);
         // 03:00 UTC is the evening before in New York.
         assert_eq!(
@@ -265,7 +241,13 @@ mod tests {
     fn an_edition_change_is_logged_on_its_own_too() {
         let before = state(Some(facts("2026-12-01T00:00:00Z", "3CXPSPROFENT", 5)), None);
         let after = facts("2026-12-01T00:00:00Z", "3CXPSENT", 5);
-        let events = after_success(&before, &after, Trigger::Schedule, at(NOW), &Zone::utc());
+        let events = after_success(
+            &before,
+            &after,
+            Entry::Read(Trigger::Schedule),
+            at(NOW),
+            &Zone::utc(),
+        );
         assert_eq!(
             kinds(&events),
             [EventKind::LicenseChanged, EventKind::EditionChanged]
@@ -284,7 +266,7 @@ mod tests {
         let up = after_success(
             &state(Some(low.clone()), None),
             &high,
-            Trigger::Schedule,
+            Entry::Read(Trigger::Schedule),
             at(NOW),
             &Zone::utc(),
         );
@@ -296,7 +278,7 @@ mod tests {
         let down = after_success(
             &state(Some(high), None),
             &low,
-            Trigger::Schedule,
+            Entry::Read(Trigger::Schedule),
             at(NOW),
             &Zone::utc(),
         );
@@ -309,7 +291,7 @@ mod tests {
         let events = after_success(
             &state(Some(same.clone()), Some("timeout")),
             &same,
-            Trigger::Refresh,
+            Entry::Read(Trigger::Refresh),
             at(NOW),
             &Zone::utc(),
         );
@@ -324,9 +306,24 @@ mod tests {
     }
 
     #[test]
+    fn a_license_typed_in_logs_its_change_but_no_read_recovery() {
+        let before = state(
+            Some(facts("2026-12-01T00:00:00Z", "3CXPSPROFENT", 5)),
+            Some("timeout"),
+        );
+        let after = facts("2027-12-01T00:00:00Z", "3CXPSPROFENT", 5);
+        let events = after_success(&before, &after, Entry::Manual, at(NOW), &Zone::utc());
+        assert_eq!(kinds(&events), [EventKind::LicenseChanged]);
+        assert_eq!(
+            events[0].message,
+            "License changed: expiry 2026-12-01 → 2027-12-01"
+        );
+    }
+
+    #[test]
     fn only_the_first_failure_in_a_row_logs_read_failing() {
         let error = AttemptError {
-            kind: "timeout".into(),
+            kind: runway_core::FailureKind::Timeout,
             message: "timed out after 20 s".into(),
         };
         let healthy = state(Some(facts("2026-12-01T00:00:00Z", "X", 1)), None);

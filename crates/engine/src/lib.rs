@@ -8,10 +8,18 @@
 //! stale, with the error). An instance that keeps failing is retried with exponential backoff,
 //! and a rejected login waits longer still, so a PBX never locks Runway out.
 //!
-//! ## One read path
+//! ## One read path, one recording path
 //! The scheduler ([`Engine::run`], or one pass with [`Engine::run_due`]) and a user's "read
 //! now" / "refresh license" ([`Engine::read_instance`]) go through the same steps: lease the
 //! instance, read (or refresh then read) the PBX, record, schedule the next read, release.
+//! Every license that enters Runway — those reads, and facts typed in for a manual instance
+//! ([`Engine::set_manual_license`]) — is recorded by one function, which works out the events
+//! from the state before and writes them with the reading in one transaction; reminder
+//! decisions join it there.
+//!
+//! ## Concurrency
+//! At most [`EngineConfig::concurrency`] PBX reads are in flight at once ([`DEFAULT_CONCURRENCY`]
+//! by default), scheduled and user-requested reads together.
 //!
 //! ## Several nodes
 //! Reads are leased in the store (`FOR UPDATE SKIP LOCKED` on PostgreSQL) for a little longer
@@ -19,16 +27,14 @@
 //! at once, and take over the leases of a node that died once they lapse.
 //!
 //! ## Time
-//! Every instant comes from the [`Clock`] the engine is given, so tests move time without
+//! Every instant comes from the [`Clock`](runway_clock::Clock) the engine is given, so tests move time without
 //! sleeping; only the idle wait between passes of [`Engine::run`] uses real time.
 
-mod clock;
 mod engine;
 mod error;
 mod events;
 mod schedule;
 
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use engine::{CycleReport, Engine, EngineConfig, ReadOutcome};
+pub use engine::{CycleReport, DEFAULT_CONCURRENCY, Engine, EngineConfig, ReadOutcome, Recorded};
 pub use error::{EngineError, TestConnectionError};
 pub use schedule::{LastRead, SchedulePolicy};

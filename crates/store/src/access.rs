@@ -4,7 +4,7 @@
 //! to a script. The store never sees the secret itself, only its **hash** (the web layer takes
 //! SHA-256 of a 256-bit random token, hex-encoded), so a copy of the database opens no session
 //! and no API. Looking one up is the one way in that starts from a secret instead of a tenant:
-//! like [`crate::Store::user_by_email`], those two calls are unscoped by design, and what they
+//! like [`crate::Users::user_by_email`], those two calls are unscoped by design, and what they
 //! return names the tenant every later call is scoped to.
 //!
 //! A session or token is only as good as its user: one of a disabled user is not found, and

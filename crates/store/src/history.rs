@@ -12,10 +12,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use runway_core::LicenseFacts;
+use runway_core::{BaseUrl, FailureKind, LicenseFacts, LoginKind};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{AttemptId, EventId, InstanceId, ReadingId};
+use crate::ids::{AttemptId, CustomerId, EventId, InstanceId, ReadingId};
 use crate::instance::Instance;
 
 /// Implements `as_str`, `Display` and `FromStr` over a fixed set of stored spellings.
@@ -128,9 +128,9 @@ pub struct NewAttempt {
 /// Why a poll failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttemptError {
-    /// A stable machine-readable kind: lowercase letters, digits and `_`, such as `timeout` or
-    /// `login_rejected`.
-    pub kind: String,
+    /// Its stable kind, such as `timeout` or `login_rejected` (a kind stored by a newer
+    /// version of Runway reads back as [`FailureKind::Unknown`]).
+    pub kind: FailureKind,
     /// A human-readable explanation (stored cut to 2,000 characters; never a secret).
     pub message: String,
 }
@@ -167,9 +167,10 @@ pub enum EventKind {
     LicenseChanged,
     /// The edition changed.
     EditionChanged,
-    /// Seat utilisation crossed 90% upwards.
+    /// Seat utilisation crossed the capacity threshold
+    /// ([`runway_core::CAPACITY_THRESHOLD_PERCENT`]) upwards.
     CapacityUp,
-    /// Seat utilisation fell back below 90%.
+    /// Seat utilisation fell back below the capacity threshold.
     CapacityDown,
     /// Reads started failing.
     ReadFailing,
@@ -265,7 +266,42 @@ impl LicenseState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FleetRow {
     /// The instance, with its customer's name.
-    pub instance: Instance,
+    pub instance: FleetInstance,
     /// Its license.
     pub license: LicenseState,
+}
+
+/// An instance as the License Status page shows it: what it is, not where it stands in the
+/// poller's schedule. Leases and due times change all day without changing what the page
+/// shows, so the fleet (and its cache) leaves them out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetInstance {
+    /// Its id.
+    pub id: InstanceId,
+    /// The customer it belongs to.
+    pub customer_id: CustomerId,
+    /// That customer's name.
+    pub customer_name: String,
+    /// Its name.
+    pub name: String,
+    /// The PBX's address.
+    pub base_url: Option<BaseUrl>,
+    /// How its license is read.
+    pub login_kind: LoginKind,
+    /// Whether it is read at all.
+    pub enabled: bool,
+}
+
+impl From<&Instance> for FleetInstance {
+    fn from(instance: &Instance) -> FleetInstance {
+        FleetInstance {
+            id: instance.id,
+            customer_id: instance.customer_id,
+            customer_name: instance.customer_name.clone(),
+            name: instance.name.clone(),
+            base_url: instance.base_url.clone(),
+            login_kind: instance.login_kind,
+            enabled: instance.enabled,
+        }
+    }
 }

@@ -2,129 +2,25 @@
 //!
 //! How Runway logs in ([`Login`]) is either PBX credentials ([`Credentials`]: an XAPI client, an
 //! admin user with optional TOTP, or the legacy v16/v18 API) or, for a PBX Runway cannot reach,
-//! **manual** license facts typed in by an operator. Credentials are sealed at rest (see
+//! **manual**: license facts typed in by an operator, recorded as readings like any other. The
+//! settings' types and rules ([`BaseUrl`], [`Credentials`], [`TlsOptions`], [`PollInterval`])
+//! are `runway-core`'s, shared with the PBX client. Credentials are sealed at rest (see
 //! [`crate::SecretKey`]); an [`Instance`] never carries them — only
-//! [`crate::Store::credentials`] opens them, for the code that logs in to the PBX.
-
-use std::fmt;
-use std::str::FromStr;
-use std::time::Duration;
+//! [`crate::Instances::credentials`] opens them, for the code that logs in to the PBX.
 
 use jiff::Timestamp;
-use runway_core::{LicenseFacts, Secret};
-use serde::{Deserialize, Serialize};
+use runway_core::{BaseUrl, Credentials, LoginKind, PollInterval, TlsOptions};
 
 use crate::ids::{CustomerId, InstanceId, TenantId};
-
-/// How often an instance is read unless configured otherwise: every 6 hours.
-pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_hours(6);
-
-/// The shortest poll interval accepted: one minute.
-pub const MIN_POLL_INTERVAL: Duration = Duration::from_mins(1);
-
-/// The longest poll interval accepted: 30 days.
-pub const MAX_POLL_INTERVAL: Duration = Duration::from_hours(30 * 24);
-
-/// How Runway reads an instance's license.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LoginKind {
-    /// 3CX v20 XAPI with an API client (client credentials).
-    ApiClient,
-    /// 3CX v20 web-client login of an admin user (password, optional TOTP).
-    User,
-    /// 3CX v16/v18 legacy API.
-    Legacy,
-    /// No API access: facts typed in or imported.
-    Manual,
-}
-
-impl LoginKind {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LoginKind::ApiClient => "api_client",
-            LoginKind::User => "user",
-            LoginKind::Legacy => "legacy",
-            LoginKind::Manual => "manual",
-        }
-    }
-}
-
-impl fmt::Display for LoginKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for LoginKind {
-    type Err = String;
-    fn from_str(text: &str) -> Result<LoginKind, String> {
-        match text {
-            "api_client" => Ok(LoginKind::ApiClient),
-            "user" => Ok(LoginKind::User),
-            "legacy" => Ok(LoginKind::Legacy),
-            "manual" => Ok(LoginKind::Manual),
-            other => Err(format!("unknown login kind {other:?}")),
-        }
-    }
-}
-
-/// What logs in to a PBX. Its `Debug` shows identities, never secrets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Credentials {
-    /// An XAPI client.
-    ApiClient {
-        /// The client id (not secret).
-        client_id: String,
-        /// The client secret.
-        client_secret: Secret,
-    },
-    /// An admin user of the v20 web client.
-    User {
-        /// The user name (not secret).
-        username: String,
-        /// The password.
-        password: Secret,
-        /// The TOTP seed (base32), for accounts with MFA.
-        totp_secret: Option<Secret>,
-    },
-    /// The v16/v18 legacy API.
-    Legacy {
-        /// The user name (not secret).
-        username: String,
-        /// The password.
-        password: Secret,
-    },
-}
-
-impl Credentials {
-    /// The kind of login these credentials are for.
-    pub fn kind(&self) -> LoginKind {
-        match self {
-            Credentials::ApiClient { .. } => LoginKind::ApiClient,
-            Credentials::User { .. } => LoginKind::User,
-            Credentials::Legacy { .. } => LoginKind::Legacy,
-        }
-    }
-
-    /// The non-secret identity: client id or user name.
-    pub fn identity(&self) -> &str {
-        match self {
-            Credentials::ApiClient { client_id, .. } => client_id,
-            Credentials::User { username, .. } | Credentials::Legacy { username, .. } => username,
-        }
-    }
-}
 
 /// How an instance's license gets into Runway.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Login {
     /// Read from the PBX with these credentials.
     Pbx(Credentials),
-    /// Typed in by an operator: these facts become the current license (a reading whose source
-    /// is `manual`).
-    Manual(Box<LicenseFacts>),
+    /// Typed in (or imported) by an operator and recorded as `manual` readings; the instance
+    /// has no credentials and is never polled.
+    Manual,
 }
 
 impl Login {
@@ -132,18 +28,9 @@ impl Login {
     pub fn kind(&self) -> LoginKind {
         match self {
             Login::Pbx(credentials) => credentials.kind(),
-            Login::Manual(_) => LoginKind::Manual,
+            Login::Manual => LoginKind::Manual,
         }
     }
-}
-
-/// TLS settings for on-premises PBXs with their own certificates.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TlsOptions {
-    /// A CA certificate (PEM) to trust for this PBX only.
-    pub custom_ca_pem: Option<String>,
-    /// Accept any certificate (self-signed PBXs); shown as a warning in the UI.
-    pub accept_invalid_certs: bool,
 }
 
 /// An instance to create.
@@ -153,12 +40,12 @@ pub struct NewInstance {
     pub customer_id: CustomerId,
     /// Its name, unique per customer (case-insensitively).
     pub name: String,
-    /// The PBX's address, e.g. `https://pbx.example.com:5001` (may be empty for manual ones).
-    pub base_url: String,
+    /// The PBX's address; `None` only for a manual instance.
+    pub base_url: Option<BaseUrl>,
     /// How its license is read.
     pub login: Login,
     /// How often it is read.
-    pub poll_interval: Duration,
+    pub poll_interval: PollInterval,
     /// Whether it is read at all.
     pub enabled: bool,
     /// TLS settings.
@@ -170,15 +57,15 @@ impl NewInstance {
     pub fn new(
         customer_id: CustomerId,
         name: impl Into<String>,
-        base_url: impl Into<String>,
+        base_url: Option<BaseUrl>,
         login: Login,
     ) -> NewInstance {
         NewInstance {
             customer_id,
             name: name.into(),
-            base_url: base_url.into(),
+            base_url,
             login,
-            poll_interval: DEFAULT_POLL_INTERVAL,
+            poll_interval: PollInterval::DEFAULT,
             enabled: true,
             tls: TlsOptions::default(),
         }
@@ -192,12 +79,12 @@ pub struct InstanceUpdate {
     pub customer_id: CustomerId,
     /// Its name.
     pub name: String,
-    /// The PBX's address.
-    pub base_url: String,
+    /// The PBX's address; `None` only for a manual instance.
+    pub base_url: Option<BaseUrl>,
     /// New login settings, or `None` to keep the stored ones.
     pub login: Option<Login>,
     /// How often it is read.
-    pub poll_interval: Duration,
+    pub poll_interval: PollInterval,
     /// TLS settings.
     pub tls: TlsOptions,
 }
@@ -229,8 +116,8 @@ pub struct Instance {
     pub customer_name: String,
     /// Its name.
     pub name: String,
-    /// The PBX's address.
-    pub base_url: String,
+    /// The PBX's address; `None` only for a manual instance without one.
+    pub base_url: Option<BaseUrl>,
     /// How its license is read.
     pub login_kind: LoginKind,
     /// The client id or user name (not secret); `None` for manual instances.
@@ -238,7 +125,7 @@ pub struct Instance {
     /// Whether a TOTP seed is stored.
     pub has_totp: bool,
     /// How often it is read.
-    pub poll_interval: Duration,
+    pub poll_interval: PollInterval,
     /// Whether it is read at all.
     pub enabled: bool,
     /// TLS settings.

@@ -20,15 +20,21 @@
 //! Every operation on tenant data takes the caller's [`TenantId`] and matches it in SQL next to
 //! the row id: another tenant's row is [`StoreError::NotFound`], never returned. Composite
 //! foreign keys `(tenant_id, …) → (tenant_id, id)` make cross-tenant references impossible in
-//! the schema itself. See [`store`](crate::Store) for the three deliberately unscoped calls.
+//! the schema itself. The [`store`](crate::Store) module docs list the calls that are
+//! deliberately not scoped to a tenant, and why.
+//!
+//! ## Capabilities
+//! [`Store`] is the sum of one trait per area — [`Tenants`], [`Users`], [`WebAccess`],
+//! [`Customers`], [`Instances`], [`Licenses`], [`Leasing`] — each implemented in its own
+//! `sql/<area>.rs`. An `Arc<dyn Store>` answers every capability's calls.
 //!
 //! ## Web access
 //! Sign-in sessions and API tokens ([`Session`], [`ApiToken`]) are stored as hashes of their
-//! secrets; see [`Store::session_by_token`] and [`Store::use_api_token`].
+//! secrets; see [`WebAccess::session_by_token`] and [`WebAccess::use_api_token`].
 //!
 //! ## Secrets
 //! PBX credentials are sealed with XChaCha20-Poly1305 under the installation's [`SecretKey`]
-//! and bound to their row; only [`Store::credentials`] opens them. A wrong key is detected when
+//! and bound to their row; only [`Instances::credentials`] opens them. A wrong key is detected when
 //! the store opens ([`StoreError::Crypto`]).
 
 mod access;
@@ -55,18 +61,22 @@ pub use access::{ApiToken, Authenticated, NewApiToken, Session};
 pub use customer::{Customer, CustomerDraft};
 pub use error::{Result, StoreError};
 pub use history::{
-    Attempt, AttemptError, Event, EventKind, FleetRow, GoodLicense, LastAttempt, LicenseState,
-    NewAttempt, NewEvent, NewReading, Reading, ReadingSource, Trigger,
+    Attempt, AttemptError, Event, EventKind, FleetInstance, FleetRow, GoodLicense, LastAttempt,
+    LicenseState, NewAttempt, NewEvent, NewReading, Reading, ReadingSource, Trigger,
 };
 pub use ids::{
     ApiTokenId, AttemptId, CustomerId, EventId, InstanceId, ReadingId, SessionId, TenantId, UserId,
 };
-pub use instance::{
-    Credentials, DEFAULT_POLL_INTERVAL, Instance, InstanceUpdate, Login, LoginKind,
-    MAX_POLL_INTERVAL, MIN_POLL_INTERVAL, NewInstance, Schedule, TlsOptions,
-};
+pub use instance::{Instance, InstanceUpdate, Login, NewInstance, Schedule};
+/// The settings' types are `runway-core`'s (shared with the PBX client), named here too for
+/// the store's callers.
+pub use runway_core::{BaseUrl, Credentials, FailureKind, LoginKind, PollInterval, TlsOptions};
 pub use secret_key::{KeyError, SECRET_KEY_ENV, SECRET_KEY_FILE, SecretKey};
-pub use store::{Backend, Store};
+pub use store::{
+    Backend, Customers, Instances, Leasing, Licenses, Store, Tenants, Users, WebAccess,
+};
+
+/// The store's capability traits, to call them on an `Arc<dyn Store>`:
 pub use tenant::{Tenant, TenantSettings};
 pub use user::{NewUser, Role, User, UserUpdate};
 

@@ -29,6 +29,11 @@ const SQLITE: &[Step] = &[
         "write_generation",
         include_str!("../migrations/sqlite/0003_write_generation.sql"),
     ),
+    (
+        4,
+        "fleet_generations",
+        include_str!("../migrations/sqlite/0004_fleet_generations.sql"),
+    ),
 ];
 
 const POSTGRES: &[Step] = &[
@@ -46,6 +51,11 @@ const POSTGRES: &[Step] = &[
         3,
         "write_generation",
         include_str!("../migrations/postgres/0003_write_generation.sql"),
+    ),
+    (
+        4,
+        "fleet_generations",
+        include_str!("../migrations/postgres/0004_fleet_generations.sql"),
     ),
 ];
 

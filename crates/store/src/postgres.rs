@@ -14,7 +14,7 @@ use crate::error::{Result, StoreError};
 use crate::sql::SqlStore;
 use crate::sql::db::Db;
 
-/// Picks and marks due instances (see [`crate::Store::lease_due`]). The locking CTE runs once;
+/// Picks and marks due instances (see [`crate::Leasing::lease_due`]). The locking CTE runs once;
 /// rows another node holds locked are skipped. `$1` node, `$2` lease end, `$3` now, `$4` limit.
 pub(crate) const LEASE_DUE: &str = "WITH due AS (SELECT id FROM instances \
          WHERE enabled AND login_kind <> 'manual' AND next_poll_at <= $3 \

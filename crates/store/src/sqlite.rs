@@ -21,7 +21,7 @@ use crate::node_lock::NodeLock;
 use crate::sql::SqlStore;
 use crate::sql::db::Db;
 
-/// Picks and marks due instances (see [`crate::Store::lease_due`]). SQLite has one writer at a
+/// Picks and marks due instances (see [`crate::Leasing::lease_due`]). SQLite has one writer at a
 /// time, so the statement alone is atomic. `$1` node, `$2` lease end, `$3` now, `$4` limit.
 pub(crate) const LEASE_DUE: &str = "UPDATE instances SET lease_owner = $1, lease_until = $2 \
      WHERE id IN (SELECT id FROM instances \
@@ -63,7 +63,7 @@ pub(crate) async fn open(url: &str, options: &OpenOptions) -> Result<SqlStore> {
         let db = Db::Sqlite {
             readers: pool.clone(),
             writer: pool,
-            writes: Arc::default(),
+            generations: Arc::default(),
         };
         return Ok(SqlStore::new(db, options.secret_key.clone(), None));
     }
@@ -92,7 +92,7 @@ pub(crate) async fn open(url: &str, options: &OpenOptions) -> Result<SqlStore> {
         Db::Sqlite {
             readers,
             writer,
-            writes: Arc::default(),
+            generations: Arc::default(),
         },
         options.secret_key.clone(),
         Some(lock),

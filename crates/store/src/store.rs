@@ -1,4 +1,8 @@
-//! The [`Store`] trait: every operation Runway performs on its data.
+//! The [`Store`] trait: every operation Runway performs on its data, as the sum of one
+//! capability trait per area — [`Tenants`], [`Users`], [`WebAccess`], [`Customers`],
+//! [`Instances`], [`Licenses`], [`Leasing`] — each implemented by the SQL store in its own
+//! `sql/<area>.rs`. Code that needs one capability can take just that trait; the engine and the
+//! web layer hold the whole `Arc<dyn Store>`, which answers every capability's calls.
 //!
 //! # Tenant scoping
 //! Every operation on tenant data takes the caller's [`TenantId`] first, and every statement it
@@ -9,11 +13,19 @@
 //! `(tenant_id, customer_id) → customers (tenant_id, id)`, so even a buggy statement cannot make
 //! an instance point at another tenant's customer.
 //!
-//! Five operations are deliberately unscoped, and say so: [`Store::user_by_email`] (signing in
-//! starts from an address, not a tenant), [`Store::session_by_token`] and
-//! [`Store::use_api_token`] (a browser or script presents a secret, not a tenant), [`Store::tenants`] and the leasing calls
-//! ([`Store::lease_due`], [`Store::finish_lease`]), which serve the scheduler that polls every
-//! tenant's PBXs.
+//! These operations are deliberately not scoped to a tenant, and say so in their docs:
+//!
+//! - [`Users::user_by_email`]: signing in starts from an address, not a tenant;
+//! - [`WebAccess::session_by_token`] and [`WebAccess::use_api_token`]: a browser or script
+//!   presents a secret, and the secret is how its tenant is found;
+//! - [`WebAccess::delete_expired_sessions`]: housekeeping of every tenant's ended sessions;
+//! - [`Tenants::tenants`]: the list of tenants, for installation admins;
+//! - [`Leasing::lease_due`] and [`Leasing::finish_lease`]: the scheduler, which reads every
+//!   tenant's PBXs (a lease is taken and released by instance id, and an instance belongs to
+//!   exactly one tenant).
+//!
+//! Everything else takes the caller's [`TenantId`]. ([`Leasing::lease_instance`] and
+//! [`Leasing::request_poll_now`], for reads a user asked for, are scoped.)
 //!
 //! # Why a trait object
 //! The backend is chosen at run time from the database URL, so callers hold an
@@ -32,8 +44,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use runway_core::LicenseFacts;
 
+use crate::Credentials;
 use crate::access::{ApiToken, Authenticated, NewApiToken, Session};
 use crate::customer::{Customer, CustomerDraft};
 use crate::error::Result;
@@ -43,7 +55,7 @@ use crate::history::{
     Attempt, AttemptError, Event, FleetRow, LicenseState, NewAttempt, NewEvent, NewReading, Reading,
 };
 use crate::ids::{ApiTokenId, CustomerId, InstanceId, ReadingId, SessionId, TenantId, UserId};
-use crate::instance::{Credentials, Instance, InstanceUpdate, NewInstance};
+use crate::instance::{Instance, InstanceUpdate, NewInstance};
 use crate::tenant::{Tenant, TenantSettings};
 use crate::user::{NewUser, User, UserUpdate};
 
@@ -56,17 +68,22 @@ pub enum Backend {
     Postgres,
 }
 
-/// Everything Runway stores; see the module docs for tenant scoping.
+/// Everything Runway stores: the sum of its capabilities; see the module docs for tenant
+/// scoping.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: Tenants + Users + WebAccess + Customers + Instances + Licenses + Leasing {
     /// Which database this is.
     fn backend(&self) -> Backend;
 
     /// Closes every connection and releases the SQLite node lock.
     async fn close(&self);
+}
 
-    // --- tenants -----------------------------------------------------------------------------
-
+/// Tenants (one per MSP) and their settings.
+///
+/// Implemented by the SQL store in `sql/tenants.rs`.
+#[async_trait]
+pub trait Tenants: Send + Sync {
     /// Creates a tenant; a name already taken is a `Conflict`.
     async fn create_tenant(&self, settings: &TenantSettings) -> Result<Tenant>;
 
@@ -78,9 +95,13 @@ pub trait Store: Send + Sync {
 
     /// Every tenant, by name (unscoped: for the scheduler and installation admins).
     async fn tenants(&self) -> Result<Vec<Tenant>>;
+}
 
-    // --- users -------------------------------------------------------------------------------
-
+/// Users of a tenant.
+///
+/// Implemented by the SQL store in `sql/users.rs`.
+#[async_trait]
+pub trait Users: Send + Sync {
     /// Creates a user; an email already used anywhere in the installation is a `Conflict`.
     async fn create_user(&self, tenant: TenantId, user: &NewUser) -> Result<User>;
 
@@ -104,9 +125,13 @@ pub trait Store: Send + Sync {
 
     /// Deletes a user.
     async fn delete_user(&self, tenant: TenantId, user: UserId) -> Result<()>;
+}
 
-    // --- web access: sessions and API tokens (see `crate::access`) ---------------------------
-
+/// Web access: sign-in sessions and API tokens, kept as hashes of their secrets (see `crate::access`).
+///
+/// Implemented by the SQL store in `sql/access.rs`.
+#[async_trait]
+pub trait WebAccess: Send + Sync {
     /// Starts a session for a user of the tenant; `token_hash` is the hash of the cookie's
     /// secret. A hash already in use is a `Conflict`.
     async fn create_session(
@@ -164,9 +189,13 @@ pub trait Store: Send + Sync {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<Option<Authenticated<ApiToken>>>;
+}
 
-    // --- customers ---------------------------------------------------------------------------
-
+/// Customers: an MSP's client companies.
+///
+/// Implemented by the SQL store in `sql/customers.rs`.
+#[async_trait]
+pub trait Customers: Send + Sync {
     /// Creates a customer; a name the tenant already uses is a `Conflict`.
     async fn create_customer(&self, tenant: TenantId, draft: &CustomerDraft) -> Result<Customer>;
 
@@ -192,11 +221,15 @@ pub trait Store: Send + Sync {
         customer: CustomerId,
         cascade: bool,
     ) -> Result<()>;
+}
 
-    // --- instances ---------------------------------------------------------------------------
-
-    /// Creates an instance, due for its first read at `now`. A manual one gets its typed-in
-    /// facts recorded as its current license.
+/// Instances (one PBX each), their settings and sealed credentials.
+///
+/// Implemented by the SQL store in `sql/instances.rs`.
+#[async_trait]
+pub trait Instances: Send + Sync {
+    /// Creates an instance, due for its first read at `now`. Its license comes in only through
+    /// [`Licenses::record_reading`] (a read, or the facts typed in for a manual one).
     async fn create_instance(
         &self,
         tenant: TenantId,
@@ -210,8 +243,9 @@ pub trait Store: Send + Sync {
     /// The tenant's instances with their customer names, by customer then name.
     async fn instances(&self, tenant: TenantId) -> Result<Vec<Instance>>;
 
-    /// Replaces an instance's settings (credentials only when `update.login` is set). A new
-    /// manual license is recorded as a manual reading at `now`.
+    /// Replaces an instance's settings (credentials only when `update.login` is set; turning it
+    /// manual drops its credentials and lease). Writes no license: a license changes only
+    /// through [`Licenses::record_reading`].
     async fn update_instance(
         &self,
         tenant: TenantId,
@@ -235,28 +269,27 @@ pub trait Store: Send + Sync {
     /// The instance's decrypted credentials — only for the code that logs in to the PBX. A manual
     /// instance has none (`Invalid`); a wrong key is `Crypto`.
     async fn credentials(&self, tenant: TenantId, instance: InstanceId) -> Result<Credentials>;
+}
 
-    /// Records new typed-in facts for a manual instance (a reading whose source is `manual`).
-    async fn set_manual_license(
-        &self,
-        tenant: TenantId,
-        instance: InstanceId,
-        facts: &LicenseFacts,
-        at: Timestamp,
-        events: &[NewEvent],
-    ) -> Result<ReadingId>;
-
-    // --- readings and their history -----------------------------------------------------------
-
-    /// Records a successful read in one transaction: the history row, the current license, the
-    /// attempt, the events, and the reset of the failure count. Nothing is written if any part
-    /// fails.
+/// Licenses: where a license enters the store (a reading, or a failed attempt), each instance's
+/// current license, the fleet, and history.
+///
+/// Implemented by the SQL store in `sql/history.rs`.
+#[async_trait]
+pub trait Licenses: Send + Sync {
+    /// Records a license in one transaction: the history row, the current license and the
+    /// events, and for a read of the PBX (`attempt` is `Some`) the attempt and the reset of the
+    /// failure count. Nothing is written if any part fails. A `manual` reading is refused for an
+    /// instance read from its PBX, and a PBX reading for a manual instance.
+    ///
+    /// This is the store's half of the engine's one recording path (`runway_engine`'s
+    /// `record_license`), which works out the events; call it through that path.
     async fn record_reading(
         &self,
         tenant: TenantId,
         instance: InstanceId,
         reading: &NewReading,
-        attempt: &NewAttempt,
+        attempt: Option<&NewAttempt>,
         events: &[NewEvent],
     ) -> Result<ReadingId>;
 
@@ -277,7 +310,8 @@ pub trait Store: Send + Sync {
     /// Every instance of the tenant with its customer and current license, in one query, by
     /// customer then name (the License Status page sorts with `runway_core::fleet_order`).
     /// The rows are shared: the store answers again from its last query for the tenant until
-    /// anything is written to the database (by any node, on PostgreSQL).
+    /// something the fleet shows changes for that tenant (on PostgreSQL, by any node). Leases
+    /// and schedules are not part of the fleet ([`FleetRow`] carries none).
     async fn fleet(&self, tenant: TenantId) -> Result<Arc<[FleetRow]>>;
 
     /// The instance's readings, newest first.
@@ -303,9 +337,13 @@ pub trait Store: Send + Sync {
         instance: InstanceId,
         limit: u32,
     ) -> Result<Vec<Attempt>>;
+}
 
-    // --- leasing (the scheduler; across tenants by design) ------------------------------------
-
+/// Leasing due reads to poller nodes — across tenants by design: this is the scheduler.
+///
+/// Implemented by the SQL store in `sql/leasing.rs`.
+#[async_trait]
+pub trait Leasing: Send + Sync {
     /// Leases up to `limit` (at most 1,000) due instances to `node` until `now + lease_for`,
     /// soonest due first: enabled, not manual, `next_poll_at <= now`, and not leased (or the
     /// lease lapsed). No instance is ever leased to two nodes at once.

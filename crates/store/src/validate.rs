@@ -48,36 +48,9 @@ pub(crate) fn truncate(text: &str, max: usize) -> String {
     }
 }
 
-/// An email address: something@something, no spaces, at most 254 characters.
+/// An email address (`runway-core`'s one check).
 pub(crate) fn email(text: &str) -> Result<String> {
-    let text = text.trim();
-    let ok = text.len() <= 254
-        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
-        && text
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty());
-    if ok {
-        Ok(text.to_owned())
-    } else {
-        Err(StoreError::invalid(format!(
-            "{text:?} is not an email address"
-        )))
-    }
-}
-
-/// An http(s) URL without whitespace.
-pub(crate) fn base_url(text: &str) -> Result<String> {
-    let text = text.trim();
-    let lower = text.to_ascii_lowercase();
-    let scheme_ok = ["https://", "http://"]
-        .iter()
-        .any(|s| lower.starts_with(s) && lower.len() > s.len());
-    if !scheme_ok || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(StoreError::invalid(format!(
-            "the PBX address {text:?} must be an http(s) URL such as https://pbx.example.com:5001"
-        )));
-    }
-    Ok(text.trim_end_matches('/').to_owned())
+    runway_core::check_email(text).map_err(|err| StoreError::invalid(err.to_string()))
 }
 
 #[cfg(test)]
@@ -100,13 +73,7 @@ mod tests {
     }
 
     #[test]
-    fn urls_and_emails_are_checked() {
-        assert_eq!(
-            base_url(" https://pbx.example.com:5001/ ").unwrap(),
-            "https://pbx.example.com:5001"
-        );
-        assert!(base_url("ftp://x").is_err());
-        assert!(base_url("https://").is_err());
+    fn emails_are_checked() {
         assert!(email("ops@example.com").is_ok());
         assert!(email("ops@").is_err());
         assert!(email("a b@example.com").is_err());

@@ -18,8 +18,9 @@ use url::Url;
 use crate::error::ReadError;
 use crate::fields::{Fields, parse_object, preview_bytes};
 use crate::http::{Answer, send};
-use crate::target::{Login, PbxTarget, ReadLimits};
+use crate::target::{PbxTarget, ReadLimits};
 use crate::{legacy, totp, xapi};
+use runway_core::Credentials;
 use runway_core::Secret;
 
 /// Which of the PBX's APIs answered.
@@ -124,7 +125,7 @@ impl PbxClient {
             .unwrap_or(Err(ReadError::Timeout {
                 after: self.limits.timeout,
             }));
-        result.map_err(|err| err.scrubbed(&self.target.login.secrets()))
+        result.map_err(|err| err.scrubbed(&self.target.credentials.secrets()))
     }
 
     async fn read_in_session(
@@ -159,6 +160,7 @@ impl PbxClient {
     fn url(&self, path: &str) -> Result<Url, ReadError> {
         self.target
             .base_url
+            .url()
             .join(path)
             .map_err(|_| ReadError::unexpected(path, "cannot form the request address"))
     }
@@ -207,12 +209,15 @@ impl PbxClient {
     }
 
     async fn login(&self, session: &mut Session) -> Result<Auth, ReadError> {
-        match &self.target.login {
-            Login::ApiClient { client_id, secret } => {
+        match &self.target.credentials {
+            Credentials::ApiClient {
+                client_id,
+                client_secret,
+            } => {
                 session.api = Some(Api::Xapi);
-                self.login_api_client(client_id, secret).await
+                self.login_api_client(client_id, client_secret).await
             }
-            Login::User {
+            Credentials::User {
                 username,
                 password,
                 totp_secret,
@@ -234,7 +239,7 @@ impl PbxClient {
                     }
                 }
             }
-            Login::Legacy { username, password } => {
+            Credentials::Legacy { username, password } => {
                 if session.api == Some(Api::Xapi) {
                     return flatten(self.login_user(username, password, None).await);
                 }

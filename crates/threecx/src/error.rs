@@ -1,15 +1,15 @@
 //! Why a PBX could not be read, in words an operator can act on.
 //!
-//! Every failure becomes one [`ReadError`] variant with a stable [`ErrorKind`] (stored with each
+//! Every failure becomes one [`ReadError`] variant with a stable [`FailureKind`] (stored with each
 //! poll attempt and shown on the dashboard) and a message that says what to do. No variant ever
 //! carries a secret: messages are built from what we observed, and anything the PBX echoed back
 //! is scrubbed of the instance's secrets before it leaves the client.
 
 use std::error::Error as _;
-use std::fmt;
+
 use std::time::Duration;
 
-use runway_core::Secret;
+use runway_core::{FailureKind, Secret};
 
 /// A read of a PBX that failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,88 +81,26 @@ pub enum ReadError {
     },
 }
 
-/// The stable name of a failure, stored with each poll attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
-    /// See [`ReadError::Unreachable`].
-    Unreachable,
-    /// See [`ReadError::Tls`].
-    Tls,
-    /// See [`ReadError::Timeout`].
-    Timeout,
-    /// See [`ReadError::LoginRejected`] and [`ReadError::LoginHeldBack`].
-    LoginRejected,
-    /// See [`ReadError::ApiNotLicensed`].
-    ApiNotLicensed,
-    /// See [`ReadError::Forbidden`].
-    Forbidden,
-    /// See [`ReadError::UnexpectedAnswer`].
-    UnexpectedAnswer,
-    /// See [`ReadError::ServerError`].
-    ServerError,
-}
-
-impl ErrorKind {
-    /// The name used in storage, the API and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::Unreachable => "unreachable",
-            ErrorKind::Tls => "tls",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::LoginRejected => "login_rejected",
-            ErrorKind::ApiNotLicensed => "api_not_licensed",
-            ErrorKind::Forbidden => "forbidden",
-            ErrorKind::UnexpectedAnswer => "unexpected_answer",
-            ErrorKind::ServerError => "server_error",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(name: &str) -> Option<ErrorKind> {
-        [
-            ErrorKind::Unreachable,
-            ErrorKind::Tls,
-            ErrorKind::Timeout,
-            ErrorKind::LoginRejected,
-            ErrorKind::ApiNotLicensed,
-            ErrorKind::Forbidden,
-            ErrorKind::UnexpectedAnswer,
-            ErrorKind::ServerError,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == name)
-    }
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl ReadError {
-    /// The failure's stable kind.
-    pub fn kind(&self) -> ErrorKind {
+    /// The failure's stable kind, as stored with the attempt.
+    pub fn kind(&self) -> FailureKind {
         match self {
-            ReadError::Unreachable { .. } => ErrorKind::Unreachable,
-            ReadError::Tls { .. } => ErrorKind::Tls,
-            ReadError::Timeout { .. } => ErrorKind::Timeout,
+            ReadError::Unreachable { .. } => FailureKind::Unreachable,
+            ReadError::Tls { .. } => FailureKind::Tls,
+            ReadError::Timeout { .. } => FailureKind::Timeout,
             ReadError::LoginRejected { .. } | ReadError::LoginHeldBack { .. } => {
-                ErrorKind::LoginRejected
+                FailureKind::LoginRejected
             }
-            ReadError::ApiNotLicensed => ErrorKind::ApiNotLicensed,
-            ReadError::Forbidden { .. } => ErrorKind::Forbidden,
-            ReadError::UnexpectedAnswer { .. } => ErrorKind::UnexpectedAnswer,
-            ReadError::ServerError { .. } => ErrorKind::ServerError,
+            ReadError::ApiNotLicensed => FailureKind::ApiNotLicensed,
+            ReadError::Forbidden { .. } => FailureKind::Forbidden,
+            ReadError::UnexpectedAnswer { .. } => FailureKind::UnexpectedAnswer,
+            ReadError::ServerError { .. } => FailureKind::ServerError,
         }
     }
 
     /// Whether the PBX turned the credentials down (retrying at once would only risk a block).
     pub fn is_login_failure(&self) -> bool {
-        matches!(
-            self.kind(),
-            ErrorKind::LoginRejected | ErrorKind::ApiNotLicensed
-        )
+        self.kind().is_login_failure()
     }
 
     pub(crate) fn unexpected(endpoint: &str, what: impl Into<String>) -> ReadError {
@@ -307,18 +245,6 @@ mod tests {
             !text.contains("hunter2") && text.contains("password=***"),
             "{text}"
         );
-    }
-
-    #[test]
-    fn kinds_round_trip_through_their_stored_names() {
-        for kind in [
-            ErrorKind::Tls,
-            ErrorKind::ApiNotLicensed,
-            ErrorKind::ServerError,
-        ] {
-            assert_eq!(ErrorKind::parse(kind.as_str()), Some(kind));
-        }
-        assert_eq!(ErrorKind::parse("nope"), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! followed: a PBX that redirects is reported with the address to use instead.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
@@ -14,7 +14,8 @@ use reqwest::{RequestBuilder, StatusCode};
 
 use crate::client::PbxClient;
 use crate::error::ReadError;
-use crate::target::{PbxTarget, ReadLimits, TlsOptions};
+use crate::target::{PbxTarget, ReadLimits};
+use runway_core::TlsOptions;
 
 /// A PBX's settings that cannot work, caught before any request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,12 +37,10 @@ pub struct Connector {
 
 impl Connector {
     /// A connector whose clients obey `limits`.
+    ///
+    /// The process must have installed its rustls crypto provider (the `runway` binary installs
+    /// ring's in `main`); without one, every client fails to build with [`TargetError::Client`].
     pub fn new(limits: ReadLimits) -> Connector {
-        static RING: Once = Once::new();
-        // One crypto provider for the whole process; ignore "already installed".
-        RING.call_once(|| {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        });
         Connector {
             limits,
             clients: Arc::default(),

@@ -24,10 +24,10 @@ mod totp;
 mod xapi;
 
 pub use client::{Api, LicenseReading, PbxClient};
-pub use error::{ErrorKind, ReadError};
+pub use error::ReadError;
 pub use http::{Connector, TargetError};
-pub use runway_core::Secret;
-pub use target::{BadBaseUrl, Login, PbxTarget, ReadLimits, TlsOptions, parse_base_url};
+pub use runway_core::{BaseUrl, Credentials, FailureKind, Secret, TlsOptions};
+pub use target::{PbxTarget, ReadLimits};
 pub use totp::{BadTotpSecret, totp_code, validate_totp_secret};
 
 #[cfg(test)]

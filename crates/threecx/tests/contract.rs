@@ -11,42 +11,54 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use runway_sim::{Fault, FaultKind, Scenario, Scheme, SimHandle, SimOptions, SimServer};
 use runway_threecx::{
-    Connector, ErrorKind, Login, PbxClient, PbxTarget, ReadLimits, Secret, TlsOptions,
-    parse_base_url,
+    BaseUrl, Connector, Credentials, FailureKind, PbxClient, PbxTarget, ReadLimits, Secret,
+    TlsOptions,
 };
+
+/// A connector, with the crypto provider the binary installs in `main` installed first.
+fn connector(limits: ReadLimits) -> Connector {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Connector::new(limits)
+}
 
 fn demo_scenario() -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/demo.toml");
     Scenario::load(&path, Timestamp::now()).unwrap()
 }
 
-fn login_for(spec: &runway_sim::Login) -> Login {
+fn login_for(spec: &runway_sim::Login) -> Credentials {
     match spec {
         runway_sim::Login::ClientCredentials {
             client_id,
             client_secret,
-        } => Login::ApiClient {
+        } => Credentials::ApiClient {
             client_id: client_id.clone(),
-            secret: Secret::new(client_secret.clone()),
+            client_secret: Secret::new(client_secret.clone()),
         },
         runway_sim::Login::User {
             username,
             password,
             totp_secret,
-        } => Login::User {
+        } => Credentials::User {
             username: username.clone(),
             password: Secret::new(password.clone()),
             totp_secret: totp_secret.clone().map(Secret::new),
         },
-        runway_sim::Login::Legacy { username, password } => Login::Legacy {
+        runway_sim::Login::Legacy { username, password } => Credentials::Legacy {
             username: username.clone(),
             password: Secret::new(password.clone()),
         },
     }
 }
 
-fn client(sim: &SimHandle, id: &str, scheme: Scheme, login: Login, timeout: Duration) -> PbxClient {
-    let base_url = parse_base_url(sim.base_url(id, scheme).unwrap()).unwrap();
+fn client(
+    sim: &SimHandle,
+    id: &str,
+    scheme: Scheme,
+    login: Credentials,
+    timeout: Duration,
+) -> PbxClient {
+    let base_url = BaseUrl::parse(sim.base_url(id, scheme).unwrap()).unwrap();
     let tls = TlsOptions {
         custom_ca_pem: Some(sim.ca_pem().to_owned()),
         accept_invalid_certs: false,
@@ -55,10 +67,10 @@ fn client(sim: &SimHandle, id: &str, scheme: Scheme, login: Login, timeout: Dura
         timeout,
         ..ReadLimits::default()
     };
-    Connector::new(limits)
+    connector(limits)
         .client(PbxTarget {
             base_url,
-            login,
+            credentials: login,
             tls,
         })
         .unwrap()
@@ -70,14 +82,14 @@ fn spec_client(sim: &SimHandle, scenario: &Scenario, id: &str, timeout: Duration
 }
 
 /// The faulty PBXs of the demo fleet and the error each must give.
-const EXPECTED_FAILURES: &[(&str, ErrorKind)] = &[
-    ("northgate-yard", ErrorKind::Timeout),
-    ("riverside-showroom", ErrorKind::Timeout),
-    ("granite-remote", ErrorKind::LoginRejected),
-    ("bluewater-airport", ErrorKind::UnexpectedAnswer),
-    ("northgate-fleet", ErrorKind::LoginRejected),
-    ("riverside-leasing", ErrorKind::ApiNotLicensed),
-    ("oakridge-store2", ErrorKind::ServerError),
+const EXPECTED_FAILURES: &[(&str, FailureKind)] = &[
+    ("northgate-yard", FailureKind::Timeout),
+    ("riverside-showroom", FailureKind::Timeout),
+    ("granite-remote", FailureKind::LoginRejected),
+    ("bluewater-airport", FailureKind::UnexpectedAnswer),
+    ("northgate-fleet", FailureKind::LoginRejected),
+    ("riverside-leasing", FailureKind::ApiNotLicensed),
+    ("oakridge-store2", FailureKind::ServerError),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -97,7 +109,7 @@ async fn the_whole_demo_fleet_reads_into_the_right_facts_or_the_right_typed_erro
         if let Some((_, kind)) = EXPECTED_FAILURES.iter().find(|(f, _)| f == id) {
             let err = result.expect_err(id);
             assert_eq!(err.kind(), *kind, "{id}: {err}");
-            for secret in client.target().login.secrets() {
+            for secret in client.target().credentials.secrets() {
                 assert!(
                     !err.to_string().contains(secret.expose()),
                     "{id} leaks a secret: {err}"
@@ -208,7 +220,7 @@ async fn a_rejected_login_is_not_retried_until_the_backoff_has_passed() {
     let client = spec_client(&sim, &scenario, "granite-remote", Duration::from_secs(5));
     assert_eq!(
         client.read_license().await.unwrap_err().kind(),
-        ErrorKind::LoginRejected
+        FailureKind::LoginRejected
     );
     let second = client.read_license().await.unwrap_err();
     assert!(
@@ -240,7 +252,7 @@ async fn a_fifty_megabyte_body_is_refused_without_reading_it_all() {
         let client = spec_client(&sim, &scenario, "harbor-north", Duration::from_secs(10));
         let started = Instant::now();
         let err = client.read_license().await.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::UnexpectedAnswer, "{err}");
+        assert_eq!(err.kind(), FailureKind::UnexpectedAnswer, "{err}");
         assert!(err.to_string().contains("limit"), "{err}");
         assert!(started.elapsed() < Duration::from_secs(5));
     }
@@ -254,22 +266,22 @@ async fn a_self_signed_certificate_is_a_tls_error_unless_trusted_or_explicitly_a
         .await
         .unwrap();
     let login = login_for(&scenario.pbx("harbor-north").unwrap().login);
-    let base_url = parse_base_url(sim.https_url("harbor-north").unwrap()).unwrap();
-    let connector = Connector::new(ReadLimits::default());
+    let base_url = BaseUrl::parse(sim.https_url("harbor-north").unwrap()).unwrap();
+    let connector = connector(ReadLimits::default());
     let untrusted = connector
         .client(PbxTarget {
             base_url: base_url.clone(),
-            login: login.clone(),
+            credentials: login.clone(),
             tls: TlsOptions::default(),
         })
         .unwrap();
     let err = untrusted.read_license().await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
+    assert_eq!(err.kind(), FailureKind::Tls, "{err}");
     assert!(err.to_string().contains("trusted authority"), "{err}");
     let accepting = connector
         .client(PbxTarget {
             base_url,
-            login,
+            credentials: login,
             tls: TlsOptions {
                 custom_ca_pem: None,
                 accept_invalid_certs: true,
@@ -285,21 +297,21 @@ async fn a_closed_port_is_unreachable() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let base_url = parse_base_url(&format!("http://127.0.0.1:{port}")).unwrap();
-    let login = Login::Legacy {
+    let base_url = BaseUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+    let login = Credentials::Legacy {
         username: "admin".into(),
         password: Secret::new("pw"),
     };
-    let client = Connector::new(ReadLimits::default())
+    let client = connector(ReadLimits::default())
         .client(PbxTarget {
             base_url,
-            login,
+            credentials: login,
             tls: TlsOptions::default(),
         })
         .unwrap();
     assert_eq!(
         client.read_license().await.unwrap_err().kind(),
-        ErrorKind::Unreachable
+        FailureKind::Unreachable
     );
 }
 
@@ -312,38 +324,38 @@ async fn every_data_fault_gives_its_typed_error_and_odd_but_valid_bodies_still_r
         .unwrap();
     let pbx = sim.pbx("harbor-north").unwrap();
     let failing = [
-        (FaultKind::Forbidden {}, ErrorKind::Forbidden),
+        (FaultKind::Forbidden {}, FailureKind::Forbidden),
         (
             FaultKind::Garbage {
                 style: GarbageStyle::NotJson,
             },
-            ErrorKind::UnexpectedAnswer,
+            FailureKind::UnexpectedAnswer,
         ),
         (
             FaultKind::Garbage {
                 style: GarbageStyle::TruncatedJson,
             },
-            ErrorKind::UnexpectedAnswer,
+            FailureKind::UnexpectedAnswer,
         ),
         (
             FaultKind::Garbage {
                 style: GarbageStyle::WrongTypes,
             },
-            ErrorKind::UnexpectedAnswer,
+            FailureKind::UnexpectedAnswer,
         ),
         (
             FaultKind::Status {
                 status: 500,
                 retry_after: None,
             },
-            ErrorKind::ServerError,
+            FailureKind::ServerError,
         ),
         (
             FaultKind::Status {
                 status: 429,
                 retry_after: Some(5),
             },
-            ErrorKind::ServerError,
+            FailureKind::ServerError,
         ),
     ];
     for (fault, kind) in failing {
@@ -370,7 +382,7 @@ async fn every_data_fault_gives_its_typed_error_and_odd_but_valid_bodies_still_r
     pbx.reset_counters();
     let client = spec_client(&sim, &scenario, "harbor-north", Duration::from_secs(5));
     let err = client.read_license().await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::LoginRejected, "{err}");
+    assert_eq!(err.kind(), FailureKind::LoginRejected, "{err}");
     assert_eq!(pbx.counters().logins_succeeded, 2);
     sim.shutdown().await;
 }
@@ -387,7 +399,7 @@ async fn user_and_legacy_logins_fall_back_to_the_api_the_pbx_has() {
     else {
         panic!("harbor-lab should be a legacy PBX")
     };
-    let as_user = Login::User {
+    let as_user = Credentials::User {
         username: username.clone(),
         password: Secret::new(password.clone()),
         totp_secret: None,
@@ -410,7 +422,7 @@ async fn user_and_legacy_logins_fall_back_to_the_api_the_pbx_has() {
     else {
         panic!("harbor-south should have a user login")
     };
-    let as_legacy = Login::Legacy {
+    let as_legacy = Credentials::Legacy {
         username: username.clone(),
         password: Secret::new(password.clone()),
     };
@@ -442,7 +454,7 @@ async fn an_mfa_account_without_its_totp_secret_is_told_to_add_it() {
     else {
         panic!("summit-hq should have an MFA user login")
     };
-    let without_code = Login::User {
+    let without_code = Credentials::User {
         username: username.clone(),
         password: Secret::new(password.clone()),
         totp_secret: None,
@@ -457,7 +469,7 @@ async fn an_mfa_account_without_its_totp_secret_is_told_to_add_it() {
     .read_license()
     .await
     .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::LoginRejected, "{err}");
+    assert_eq!(err.kind(), FailureKind::LoginRejected, "{err}");
     assert!(err.to_string().contains("TOTP secret"), "{err}");
     sim.shutdown().await;
 }

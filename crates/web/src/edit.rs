@@ -2,13 +2,14 @@
 //! field by field — shared by the HTML forms and the JSON API so both accept the same input
 //! and say the same things about it.
 
-use std::time::Duration;
-
 use jiff::civil::Date;
-use runway_core::{LicenseFacts, PbxLicense, ReminderPolicy, RenewalTemplate, Secret, Zone};
+use runway_core::{
+    BaseUrl, LicenseFacts, PbxLicense, PollInterval, ReminderPolicy, RenewalTemplate, Secret,
+    TlsOptions, Zone, check_ca_pem,
+};
 use runway_store::{
     Credentials, CustomerId, Instance, InstanceId, InstanceUpdate, Login, LoginKind, NewInstance,
-    Store, TenantId, TenantSettings, TlsOptions,
+    Store, TenantId, TenantSettings,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -57,7 +58,7 @@ pub struct InstanceDraft {
 /// How the login part of a draft resolved.
 #[derive(Debug, Clone)]
 pub(crate) enum DraftLogin {
-    /// New credentials or manual facts to store.
+    /// New credentials to store, or a switch to manual.
     Set(Login),
     /// Keep what is stored.
     Keep,
@@ -68,38 +69,46 @@ pub(crate) enum DraftLogin {
 pub(crate) struct CheckedInstance {
     pub(crate) customer_id: CustomerId,
     pub(crate) name: String,
-    pub(crate) base_url: String,
+    pub(crate) base_url: Option<BaseUrl>,
     pub(crate) login: DraftLogin,
-    pub(crate) poll_interval: Duration,
+    /// A manual instance's license as typed, when it differs from the current one: it is
+    /// recorded through the engine's recording path once the settings are saved.
+    pub(crate) manual_facts: Option<LicenseFacts>,
+    pub(crate) poll_interval: PollInterval,
     pub(crate) tls: TlsOptions,
 }
 
 impl CheckedInstance {
     /// The instance to create (a draft that keeps stored credentials cannot create one).
-    pub(crate) fn new_instance(self) -> Result<NewInstance, WebError> {
-        let DraftLogin::Set(login) = self.login else {
+    pub(crate) fn new_instance(&self) -> Result<NewInstance, WebError> {
+        let DraftLogin::Set(login) = &self.login else {
             return Err(WebError::Invalid(
                 "the password or client secret is required".into(),
             ));
         };
-        let mut new = NewInstance::new(self.customer_id, self.name, self.base_url, login);
+        let mut new = NewInstance::new(
+            self.customer_id,
+            self.name.clone(),
+            self.base_url.clone(),
+            login.clone(),
+        );
         new.poll_interval = self.poll_interval;
-        new.tls = self.tls;
+        new.tls = self.tls.clone();
         Ok(new)
     }
 
     /// The update to apply.
-    pub(crate) fn update(self) -> InstanceUpdate {
+    pub(crate) fn update(&self) -> InstanceUpdate {
         InstanceUpdate {
             customer_id: self.customer_id,
-            name: self.name,
-            base_url: self.base_url,
-            login: match self.login {
-                DraftLogin::Set(login) => Some(login),
+            name: self.name.clone(),
+            base_url: self.base_url.clone(),
+            login: match &self.login {
+                DraftLogin::Set(login) => Some(login.clone()),
                 DraftLogin::Keep => None,
             },
             poll_interval: self.poll_interval,
-            tls: self.tls,
+            tls: self.tls.clone(),
         }
     }
 }
@@ -119,10 +128,14 @@ impl InstanceDraft {
         let mut draft = InstanceDraft {
             customer_id: instance.customer_id.0,
             name: instance.name.clone(),
-            base_url: instance.base_url.clone(),
+            base_url: instance
+                .base_url
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             login_kind: instance.login_kind.as_str().to_owned(),
             identity: instance.login_identity.clone().unwrap_or_default(),
-            poll_interval_minutes: Some(instance.poll_interval.as_secs() / 60),
+            poll_interval_minutes: Some(instance.poll_interval.minutes()),
             custom_ca_pem: instance.tls.custom_ca_pem.clone().unwrap_or_default(),
             accept_invalid_certs: instance.tls.accept_invalid_certs,
             ..InstanceDraft::default()
@@ -191,36 +204,34 @@ impl InstanceDraft {
         if kind.is_none() {
             errors.add("login_kind", "choose how Runway logs in to the PBX");
         }
-        let base_url = self.base_url.trim().to_owned();
-        if kind != Some(LoginKind::Manual)
-            && let Err(err) = runway_threecx::parse_base_url(&base_url)
-        {
-            errors.add("base_url", err.to_string());
-        }
-        let minutes = self.poll_interval_minutes.unwrap_or(360);
-        if !(1..=30 * 24 * 60).contains(&minutes) {
-            errors.add(
-                "poll_interval_minutes",
-                "read every 1 minute to 30 days (43200 minutes)",
-            );
-        }
-        let ca = self.custom_ca_pem.trim();
-        if !ca.is_empty() && !ca.contains("-----BEGIN CERTIFICATE-----") {
-            errors.add(
-                "custom_ca_pem",
-                "paste one or more PEM certificates (-----BEGIN CERTIFICATE-----)",
-            );
-        }
+        let base_url = match (self.base_url.trim(), kind) {
+            ("", Some(LoginKind::Manual)) => None,
+            (text, _) => BaseUrl::parse(text)
+                .map_err(|err| errors.add("base_url", err.to_string()))
+                .ok(),
+        };
+        let poll_interval = PollInterval::from_minutes(self.poll_interval_minutes.unwrap_or(360))
+            .map_err(|err| errors.add("poll_interval_minutes", err.to_string()))
+            .ok();
+        let custom_ca_pem = check_ca_pem(&self.custom_ca_pem)
+            .map_err(|err| errors.add("custom_ca_pem", err.to_string()))
+            .ok()
+            .flatten();
+        let mut manual_facts = None;
         let login = match kind {
             Some(LoginKind::Manual) => {
                 let facts = self.manual_facts(zone, &mut errors);
-                let unchanged = existing.is_some_and(|(instance, current)| {
-                    instance.login_kind == LoginKind::Manual && current == Some(&facts)
-                });
-                if unchanged {
+                let was_manual =
+                    existing.is_some_and(|(instance, _)| instance.login_kind == LoginKind::Manual);
+                let unchanged =
+                    was_manual && existing.is_some_and(|(_, current)| current == Some(&facts));
+                if !unchanged {
+                    manual_facts = Some(facts);
+                }
+                if was_manual {
                     DraftLogin::Keep
                 } else {
-                    DraftLogin::Set(Login::Manual(Box::new(facts)))
+                    DraftLogin::Set(Login::Manual)
                 }
             }
             Some(kind) => match self
@@ -236,17 +247,18 @@ impl InstanceDraft {
             },
             None => DraftLogin::Keep,
         };
-        if errors.any() {
+        let (false, Some(poll_interval)) = (errors.any(), poll_interval) else {
             return Err(errors);
-        }
+        };
         Ok(CheckedInstance {
             customer_id,
             name: self.name.trim().to_owned(),
             base_url,
             login,
-            poll_interval: Duration::from_secs(minutes * 60),
+            manual_facts,
+            poll_interval,
             tls: TlsOptions {
-                custom_ca_pem: (!ca.is_empty()).then(|| ca.to_owned()),
+                custom_ca_pem,
                 accept_invalid_certs: self.accept_invalid_certs,
             },
         })
@@ -325,7 +337,7 @@ impl InstanceDraft {
         store: &dyn Store,
         tenant: TenantId,
         existing: Option<&Instance>,
-    ) -> Result<(String, Credentials, TlsOptions), String> {
+    ) -> Result<(BaseUrl, Credentials, TlsOptions), String> {
         let kind: LoginKind = self
             .login_kind
             .parse()
@@ -344,12 +356,13 @@ impl InstanceDraft {
             }
             Err((_, message)) => return Err(message),
         };
-        let ca = self.custom_ca_pem.trim();
+        let base_url = BaseUrl::parse(&self.base_url).map_err(|err| err.to_string())?;
+        let custom_ca_pem = check_ca_pem(&self.custom_ca_pem).map_err(|err| err.to_string())?;
         Ok((
-            self.base_url.trim().to_owned(),
+            base_url,
             credentials,
             TlsOptions {
-                custom_ca_pem: (!ca.is_empty()).then(|| ca.to_owned()),
+                custom_ca_pem,
                 accept_invalid_certs: self.accept_invalid_certs,
             },
         ))

@@ -95,7 +95,9 @@ impl From<EngineError> for WebError {
     fn from(err: EngineError) -> WebError {
         match err {
             EngineError::Store(err) => WebError::from(err),
-            err @ EngineError::Manual => WebError::Invalid(err.to_string()),
+            err @ (EngineError::Manual | EngineError::NotManual) => {
+                WebError::Invalid(err.to_string())
+            }
             err @ EngineError::Busy => WebError::Busy(err.to_string()),
         }
     }

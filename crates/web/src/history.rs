@@ -24,7 +24,7 @@ pub struct ReadingView {
     pub edition: String,
     /// The license key it showed.
     pub license_key: Option<String>,
-    /// What changed: "expiry: 2026-06-13T… → 2027-06-25T…".
+    /// What changed, in the words of the event log: "expiry 2026-06-13 → 2027-06-25".
     pub changes: Vec<String>,
 }
 
@@ -39,17 +39,10 @@ pub fn readings_view(readings: &[Reading], zone: &Zone) -> Vec<ReadingView> {
             let mut lines: Vec<String> = changes
                 .fields
                 .iter()
-                .map(|c| {
-                    format!(
-                        "{}: {} → {}",
-                        c.field,
-                        c.before.as_deref().unwrap_or("—"),
-                        c.after.as_deref().unwrap_or("—")
-                    )
-                })
+                .map(|change| change.describe(zone))
                 .collect();
             if let Some(crossing) = changes.capacity {
-                lines.push(format!("seat usage crossed 90% ({crossing:?})").to_lowercase());
+                lines.push(crossing.describe(reading.facts.seat_usage().as_ref()));
             }
             ReadingView {
                 id: reading.id.0,
@@ -125,7 +118,7 @@ pub fn attempts_view(attempts: &[Attempt], zone: &Zone) -> Vec<AttemptView> {
             trigger: a.trigger.to_string(),
             duration_ms: u64::try_from(a.duration.as_millis()).unwrap_or(u64::MAX),
             succeeded: a.succeeded(),
-            error_kind: a.error.as_ref().map(|e| e.kind.clone()),
+            error_kind: a.error.as_ref().map(|e| e.kind.to_string()),
             error_message: a.error.as_ref().map(|e| e.message.clone()),
         })
         .collect()
@@ -198,7 +191,7 @@ impl ReadOutcomeView {
             before: LicenseSummary::of(&outcome.before, now, zone),
             after: LicenseSummary::of(&outcome.after, now, zone),
             error: outcome.error.as_ref().map(|e| e.message.clone()),
-            error_kind: outcome.error.as_ref().map(|e| e.kind.clone()),
+            error_kind: outcome.error.as_ref().map(|e| e.kind.to_string()),
             notes: outcome.notes.clone(),
             duration_ms: u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX),
         }

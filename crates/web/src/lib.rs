@@ -12,7 +12,9 @@
 //!   roles, login throttling.
 //!
 //! Every number shown (band, days left, order, calendar month) comes from `runway-core`
-//! through one view model ([`view`]) that pages and API share. Every handler is scoped to the
+//! through one view model ([`view`]) that pages and API share; what a user does to instances
+//! (save one, refresh several) is written once in `actions`, and pages and API only translate
+//! input and output. Every handler is scoped to the
 //! caller's tenant; another tenant's ids are answered 404. Reads of PBXs (refresh, read now,
 //! test connection) go through the engine's one read path.
 //!
@@ -21,6 +23,7 @@
 //! listener and a shutdown future. [`init_tenant`], [`create_api_token`] and
 //! [`revoke_api_token`] serve `runway admin`.
 
+mod actions;
 pub mod api;
 pub mod auth;
 pub mod edit;

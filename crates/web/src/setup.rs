@@ -45,16 +45,9 @@ pub async fn init_tenant(
         ));
     }
     let zone = Zone::parse(zone).map_err(|err| invalid("zone", err.to_string()))?;
-    let email = owner_email.trim();
-    let looks_like_email = email.split_once('@').is_some_and(|(l, d)| {
-        !l.is_empty() && !d.is_empty() && !email.contains(char::is_whitespace)
-    });
-    if !looks_like_email {
-        return Err(invalid(
-            "email",
-            format!("{email:?} is not an email address"),
-        ));
-    }
+    let email =
+        runway_core::check_email(owner_email).map_err(|err| invalid("email", err.to_string()))?;
+    let email = email.as_str();
     if store.user_by_email(email).await?.is_some() {
         return Err(invalid(
             "email",

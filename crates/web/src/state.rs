@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use runway_engine::{Clock, Engine};
+use runway_clock::Clock;
+use runway_engine::Engine;
 use runway_store::Store;
 
 use crate::auth::throttle::LoginThrottle;

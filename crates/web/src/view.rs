@@ -227,17 +227,6 @@ pub fn local_time(at: Timestamp, zone: &Zone) -> String {
         .to_string()
 }
 
-/// The host of a base URL (`https://pbx.example.com:5001` → `pbx.example.com`).
-fn host_of(base_url: &str) -> String {
-    let rest = base_url.split_once("://").map_or(base_url, |(_, r)| r);
-    let authority = rest.split('/').next().unwrap_or(rest);
-    authority
-        .rsplit_once(':')
-        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
-        .map_or(authority, |(host, _)| host)
-        .to_owned()
-}
-
 /// One row's status and display values.
 pub fn status_row(row: &FleetRow, tenant: &Tenant, now: Timestamp) -> (LicenseStatus, StatusRow) {
     let zone = &tenant.settings.zone;
@@ -256,7 +245,7 @@ pub fn status_row(row: &FleetRow, tenant: &Tenant, now: Timestamp) -> (LicenseSt
     });
     let stale = row.license.last_attempt.as_ref().and_then(|attempt| {
         attempt.error.as_ref().map(|err| StaleView {
-            kind: err.kind.clone(),
+            kind: err.kind.to_string(),
             message: err.message.clone(),
             at: local_time(attempt.at, zone),
         })
@@ -276,7 +265,8 @@ pub fn status_row(row: &FleetRow, tenant: &Tenant, now: Timestamp) -> (LicenseSt
         customer_name: instance.customer_name.clone(),
         fqdn: facts
             .and_then(|f| f.fqdn.clone())
-            .unwrap_or_else(|| host_of(&instance.base_url)),
+            .or_else(|| instance.base_url.as_ref().map(|u| u.host().to_owned()))
+            .unwrap_or_default(),
         manual: instance.login_kind == LoginKind::Manual,
         enabled: instance.enabled,
         edition: facts.map_or_else(|| "Not read yet".to_owned(), |f| f.edition.to_string()),
@@ -336,7 +326,12 @@ pub fn fleet_view(
         .iter()
         .map(|row| {
             let (status, view) = status_row(row, tenant, now);
-            (status, view, row.instance.base_url.as_str())
+            let base_url = row
+                .instance
+                .base_url
+                .as_ref()
+                .map_or("", |u| u.url().as_str());
+            (status, view, base_url)
         })
         .collect();
     let counters: BandCounts = all.iter().map(|(s, _, _)| s.band).collect();
@@ -376,17 +371,5 @@ pub fn fleet_view(
         calendar,
         zone: tenant.settings.zone.name().to_owned(),
         today: tenant.settings.zone.date_of(now).to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_host_is_taken_from_the_address() {
-        assert_eq!(host_of("https://pbx.example.com:5001"), "pbx.example.com");
-        assert_eq!(host_of("https://pbx.example.com/x"), "pbx.example.com");
-        assert_eq!(host_of(""), "");
     }
 }

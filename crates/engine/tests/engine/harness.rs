@@ -6,10 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use runway_engine::{Engine, EngineConfig, ManualClock, SchedulePolicy};
+use runway_clock::ManualClock;
+use runway_engine::{Engine, EngineConfig, SchedulePolicy};
 use runway_sim::{Scenario, ScenarioFormat, Scheme, SimHandle, SimOptions, SimServer};
+use runway_sim_fleet::load_sim_fleet;
 use runway_store::{Attempt, InstanceId, LicenseState, Store, TenantId, TenantSettings};
-use runway_testkit::{Backend, TestDb, load_sim_fleet};
+use runway_testkit::{Backend, TestDb};
 use runway_threecx::ReadLimits;
 
 /// The read timeout of test engines: short, so hanging PBXs cost little.
@@ -55,6 +57,8 @@ impl Fleet {
         let now = Timestamp::from_second(Timestamp::now().as_second()).unwrap();
         let scenario =
             Scenario::parse(scenario_toml, ScenarioFormat::Toml, "test.toml", now).unwrap();
+        // What the binary does in `main`: one TLS provider for the process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let sim = SimServer::start(scenario.clone(), SimOptions::default())
             .await
             .unwrap();
@@ -82,7 +86,7 @@ impl Fleet {
     }
 
     pub(crate) fn clock_now(&self) -> Timestamp {
-        use runway_engine::Clock as _;
+        use runway_clock::Clock as _;
         self.clock.now()
     }
 

@@ -2,6 +2,7 @@
 //! cycle, and when one engine dies the others finish its work.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use runway_store::{InstanceId, StoreError};
@@ -81,6 +82,57 @@ async fn when_one_engine_dies_the_other_finishes_its_work() {
         "never more than the dead node's recorded read and the takeover: {counts:?}"
     );
     assert!(read_once >= first.succeeded, "{counts:?}");
+}
+
+/// Every tenant's fleet generation on the shared database, summed.
+async fn fleet_generations(fleet: &Fleet) -> i64 {
+    let pool = sqlx::PgPool::connect(&fleet.db.url).await.unwrap();
+    let sum: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(n), 0)::BIGINT FROM fleet_generations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    sum
+}
+
+/// Idle nodes write nothing the License Status page shows: a minute of lease sweeps by two
+/// idle engines (one every 5 s each, the default idle tick) leaves the fleet generation where
+/// it was, so the fleet cache keeps answering from memory; the next read moves it on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_idle_nodes_leave_the_fleet_generation_and_its_cache_alone_for_a_minute() {
+    let Some(fleet) = Fleet::start(Backend::Postgres, &fleet_toml(10)).await else {
+        return;
+    };
+    let a = fleet.engine("node-a", 4);
+    let b = fleet.engine_on(fleet.db.open_again().await.unwrap(), "node-b", 4);
+    let (ra, rb) = tokio::join!(a.run_due(), b.run_due());
+    assert_eq!(ra.succeeded + rb.succeeded, 10, "{ra:?} {rb:?}");
+    let generation = fleet_generations(&fleet).await;
+    assert!(
+        generation >= 10,
+        "each recorded read bumped it: {generation}"
+    );
+    let listed = fleet.store().fleet(fleet.tenant).await.unwrap();
+
+    for _ in 0..12 {
+        fleet.clock.advance(Duration::from_secs(5));
+        let (ra, rb) = tokio::join!(a.run_due(), b.run_due());
+        assert_eq!(ra.reads() + rb.reads(), 0, "nothing is due: {ra:?} {rb:?}");
+    }
+    assert_eq!(fleet_generations(&fleet).await, generation);
+    assert!(
+        Arc::ptr_eq(&listed, &fleet.store().fleet(fleet.tenant).await.unwrap()),
+        "the cached fleet is still valid"
+    );
+
+    fleet.clock.advance(Duration::from_hours(7));
+    let (ra, rb) = tokio::join!(a.run_due(), b.run_due());
+    assert_eq!(ra.succeeded + rb.succeeded, 10);
+    assert!(fleet_generations(&fleet).await > generation);
+    assert!(!Arc::ptr_eq(
+        &listed,
+        &fleet.store().fleet(fleet.tenant).await.unwrap()
+    ));
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The scheduler reading a fleet: fresh healthy PBXs, stale faulty ones with their reasons,
 //! backoff, and a cycle that does not wait for the slowest PBX.
 
+use runway_core::FailureKind;
 use std::time::{Duration, Instant};
 
 use runway_sim::{Fault, FaultKind, GarbageStyle};
@@ -106,10 +107,10 @@ async fn a_faulty_fleet_keeps_healthy_pbxs_fresh_and_faulty_ones_stale_with_thei
         );
     }
     for (id, kind) in [
-        ("hangs", "timeout"),
-        ("rejects", "login_rejected"),
-        ("garbles", "unexpected_answer"),
-        ("errors", "server_error"),
+        ("hangs", FailureKind::Timeout),
+        ("rejects", FailureKind::LoginRejected),
+        ("garbles", FailureKind::UnexpectedAnswer),
+        ("errors", FailureKind::ServerError),
     ] {
         let state = fleet.license(id).await;
         let error = state

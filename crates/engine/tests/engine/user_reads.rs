@@ -1,10 +1,9 @@
 //! Reads a user asks for: "refresh license" and "read now" go through the scheduler's path.
 
-use runway_core::{LicenseFacts, Secret};
+use runway_core::{BaseUrl, FailureKind, LicenseFacts, PbxLicense, Secret};
 use runway_engine::{EngineError, TestConnectionError};
-use runway_store::{Credentials, EventKind, Login, NewInstance, Trigger};
+use runway_store::{Credentials, EventKind, Login, NewInstance, ReadingSource, Trigger};
 use runway_testkit::Backend;
-use runway_threecx::ErrorKind;
 
 use crate::harness::{Fleet, on_both_backends, pbx};
 
@@ -110,7 +109,7 @@ async fn a_failed_refresh_says_why_and_keeps_the_license(backend: Backend) {
         .await
         .unwrap();
     let error = refresh.error.as_ref().expect("the refresh failed");
-    assert_eq!(error.kind, ErrorKind::ServerError.as_str());
+    assert_eq!(error.kind, FailureKind::ServerError);
     assert!(error.message.contains("500"), "{}", error.message);
     assert_eq!(refresh.after.good, refresh.before.good);
 }
@@ -144,11 +143,10 @@ async fn another_tenants_instance_and_manual_instances_are_refused(backend: Back
     );
 
     let customer = store.customers(fleet.tenant).await.unwrap()[0].id;
-    let facts = LicenseFacts::from_pbx(runway_core::PbxLicense::default());
     let manual = store
         .create_instance(
             fleet.tenant,
-            &NewInstance::new(customer, "typed in", "", Login::Manual(Box::new(facts))),
+            &NewInstance::new(customer, "typed in", None, Login::Manual),
             fleet.clock_now(),
         )
         .await
@@ -173,11 +171,7 @@ async fn test_connection_reads_unsaved_settings_and_records_nothing(backend: Bac
         return;
     };
     let engine = fleet.engine("node-a", 4);
-    let url = fleet
-        .sim
-        .base_url("new", runway_sim::Scheme::Http)
-        .unwrap()
-        .to_owned();
+    let url = BaseUrl::parse(fleet.sim.base_url("new", runway_sim::Scheme::Http).unwrap()).unwrap();
     let good = Credentials::ApiClient {
         client_id: "runway".into(),
         client_secret: Secret::new("secret-new"),
@@ -200,19 +194,132 @@ async fn test_connection_reads_unsaved_settings_and_records_nothing(backend: Bac
         .await
         .unwrap_err();
     assert!(
-        matches!(error, TestConnectionError::Read(ref e) if e.kind() == ErrorKind::LoginRejected)
+        matches!(error, TestConnectionError::Read(ref e) if e.kind() == FailureKind::LoginRejected)
     );
     assert!(!error.to_string().contains("not-the-secret"), "{error}");
-
-    let error = engine
-        .test_connection("ftp://pbx", &good, &runway_store::TlsOptions::default())
-        .await
-        .unwrap_err();
-    assert!(
-        error.to_string().contains("only http:// and https://"),
-        "{error}"
-    );
     assert!(fleet.attempts("new").await.is_empty());
+}
+
+fn typed_in(key: &str, expiry: &str) -> LicenseFacts {
+    LicenseFacts::from_pbx(PbxLicense {
+        license_key: Some(key.into()),
+        product_code: Some("3CXPSPROFSPLA".into()),
+        expiry: Some(expiry.parse().unwrap()),
+        ..PbxLicense::default()
+    })
+}
+
+/// A license typed in takes the path a read takes: its change is logged with the values before
+/// and after, so a renewal entered by hand is seen like one read off the PBX.
+async fn a_manual_expiry_change_records_a_license_changed_event_with_before_and_after(
+    backend: Backend,
+) {
+    let Some(fleet) = Fleet::start(backend, &pbx("polled", "+12d", "")).await else {
+        return;
+    };
+    let store = fleet.store();
+    let engine = fleet.engine("node-a", 4);
+    let customer = store.customers(fleet.tenant).await.unwrap()[0].id;
+    let manual = store
+        .create_instance(
+            fleet.tenant,
+            &NewInstance::new(customer, "paper PBX", None, Login::Manual),
+            fleet.clock_now(),
+        )
+        .await
+        .unwrap();
+
+    let first = engine
+        .set_manual_license(
+            fleet.tenant,
+            manual.id,
+            typed_in("PAPER-1", "2026-12-01T17:00:00Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.before.good, None);
+    let good = first.after.good.unwrap();
+    assert_eq!(
+        (good.source, good.facts.license_key.as_deref()),
+        (ReadingSource::Manual, Some("PAPER-1"))
+    );
+    assert!(
+        store
+            .events(fleet.tenant, manual.id, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a first license changes nothing"
+    );
+
+    let renewed = engine
+        .set_manual_license(
+            fleet.tenant,
+            manual.id,
+            typed_in("PAPER-1", "2027-12-01T17:00:00Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        renewed.after.good.and_then(|g| g.facts.expiry),
+        Some("2027-12-01T17:00:00Z".parse().unwrap())
+    );
+    let events = store.events(fleet.tenant, manual.id, 10).await.unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let changed = &events[0];
+    assert_eq!(changed.kind, EventKind::LicenseChanged);
+    assert_eq!(
+        changed.before.as_ref().unwrap()["expiry"],
+        "2026-12-01T17:00:00Z"
+    );
+    assert_eq!(
+        changed.after.as_ref().unwrap()["expiry"],
+        "2027-12-01T17:00:00Z"
+    );
+    // The fleet's zone is New York: the dates are that zone's.
+    assert_eq!(
+        changed.message,
+        "License changed: expiry 2026-12-01 → 2027-12-01"
+    );
+    assert_eq!(
+        store
+            .readings(fleet.tenant, manual.id, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(
+        store
+            .attempts(fleet.tenant, manual.id, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .instance(fleet.tenant, manual.id)
+            .await
+            .unwrap()
+            .schedule
+            .lease_owner,
+        None,
+        "the lease taken to record it is released"
+    );
+
+    // A PBX read by Runway takes no license typed in.
+    let refused = engine
+        .set_manual_license(
+            fleet.tenant,
+            fleet.id("polled"),
+            typed_in("X", "2030-01-01T00:00:00Z"),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(EngineError::NotManual)),
+        "{refused:?}"
+    );
+    assert!(fleet.attempts("polled").await.is_empty());
 }
 
 on_both_backends!(
@@ -220,4 +327,5 @@ on_both_backends!(
     a_failed_refresh_says_why_and_keeps_the_license,
     another_tenants_instance_and_manual_instances_are_refused,
     test_connection_reads_unsaved_settings_and_records_nothing,
+    a_manual_expiry_change_records_a_license_changed_event_with_before_and_after,
 );

@@ -1,5 +1,6 @@
 //! Web access: sessions and API tokens, found by the hash of their secret.
 
+use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::db::{Sql, Violation};
@@ -8,6 +9,7 @@ use super::{OnViolation, SqlStore, missing};
 use crate::access::{ApiToken, Authenticated, NewApiToken, Session};
 use crate::error::{Result, StoreError};
 use crate::ids::{ApiTokenId, SessionId, TenantId, UserId};
+use crate::store::{Users as _, WebAccess};
 use crate::validate;
 
 /// How stale `last_used_at` may get before a use writes it again: one write a minute per
@@ -85,8 +87,9 @@ fn token_hash(hash: &str) -> Result<&str> {
     }
 }
 
-impl SqlStore {
-    pub(super) async fn create_session_impl(
+#[async_trait]
+impl WebAccess for SqlStore {
+    async fn create_session(
         &self,
         tenant: TenantId,
         user: UserId,
@@ -121,7 +124,7 @@ impl SqlStore {
         Session::try_from(row)
     }
 
-    pub(super) async fn session_by_token_impl(
+    async fn session_by_token(
         &self,
         hash: &str,
         now: Timestamp,
@@ -142,7 +145,7 @@ impl SqlStore {
             .await?;
         let Some(row) = row else { return Ok(None) };
         let session = Session::try_from(row)?;
-        let user = match self.user_impl(session.tenant_id, session.user_id).await {
+        let user = match self.user(session.tenant_id, session.user_id).await {
             Ok(user) => user,
             // Deleted between the two reads: as good as no session.
             Err(StoreError::NotFound { .. }) => return Ok(None),
@@ -157,11 +160,7 @@ impl SqlStore {
         }))
     }
 
-    pub(super) async fn delete_session_impl(
-        &self,
-        tenant: TenantId,
-        session: SessionId,
-    ) -> Result<()> {
+    async fn delete_session(&self, tenant: TenantId, session: SessionId) -> Result<()> {
         let deleted = self
             .db
             .write(
@@ -176,11 +175,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn delete_user_sessions_impl(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-    ) -> Result<u64> {
+    async fn delete_user_sessions(&self, tenant: TenantId, user: UserId) -> Result<u64> {
         Ok(self
             .db
             .write(
@@ -191,14 +186,14 @@ impl SqlStore {
             .await?)
     }
 
-    pub(super) async fn delete_expired_sessions_impl(&self, now: Timestamp) -> Result<u64> {
+    async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64> {
         Ok(self
             .db
             .write(Sql::new("DELETE FROM web_sessions WHERE expires_at <= $1").bind(seconds(now)))
             .await?)
     }
 
-    pub(super) async fn create_api_token_impl(
+    async fn create_api_token(
         &self,
         tenant: TenantId,
         token: &NewApiToken,
@@ -238,7 +233,7 @@ impl SqlStore {
         ApiToken::try_from(row)
     }
 
-    pub(super) async fn api_tokens_impl(&self, tenant: TenantId) -> Result<Vec<ApiToken>> {
+    async fn api_tokens(&self, tenant: TenantId) -> Result<Vec<ApiToken>> {
         let rows: Vec<ApiTokenRow> = self
             .db
             .read_all(
@@ -252,7 +247,7 @@ impl SqlStore {
         rows.into_iter().map(ApiToken::try_from).collect()
     }
 
-    pub(super) async fn revoke_api_token_impl(
+    async fn revoke_api_token(
         &self,
         tenant: TenantId,
         token: ApiTokenId,
@@ -286,7 +281,7 @@ impl SqlStore {
         ApiToken::try_from(row)
     }
 
-    pub(super) async fn use_api_token_impl(
+    async fn use_api_token(
         &self,
         hash: &str,
         now: Timestamp,
@@ -306,7 +301,7 @@ impl SqlStore {
             .await?;
         let Some(row) = row else { return Ok(None) };
         let mut token = ApiToken::try_from(row)?;
-        let user = match self.user_impl(token.tenant_id, token.user_id).await {
+        let user = match self.user(token.tenant_id, token.user_id).await {
             Ok(user) => user,
             Err(StoreError::NotFound { .. }) => return Ok(None),
             Err(err) => return Err(err),

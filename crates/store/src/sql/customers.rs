@@ -1,5 +1,6 @@
 //! Customers: create, read, list, rename, delete (with or without their instances).
 
+use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::db::{Sql, Violation};
@@ -8,6 +9,7 @@ use super::{OnViolation, SqlStore, missing};
 use crate::customer::{Customer, CustomerDraft};
 use crate::error::{Result, StoreError};
 use crate::ids::{CustomerId, TenantId};
+use crate::store::Customers;
 use crate::validate;
 
 fn name_taken(name: &str) -> impl FnOnce(Violation) -> Option<StoreError> + '_ {
@@ -17,12 +19,9 @@ fn name_taken(name: &str) -> impl FnOnce(Violation) -> Option<StoreError> + '_ {
     }
 }
 
-impl SqlStore {
-    pub(super) async fn create_customer_impl(
-        &self,
-        tenant: TenantId,
-        draft: &CustomerDraft,
-    ) -> Result<Customer> {
+#[async_trait]
+impl Customers for SqlStore {
+    async fn create_customer(&self, tenant: TenantId, draft: &CustomerDraft) -> Result<Customer> {
         let name = validate::name(&draft.name, "customer name", 200)?;
         let notes = validate::text(&draft.notes, "customer notes", 10_000)?;
         let mut tx = self.db.begin().await?;
@@ -48,11 +47,7 @@ impl SqlStore {
         Ok(customer)
     }
 
-    pub(super) async fn customer_impl(
-        &self,
-        tenant: TenantId,
-        customer: CustomerId,
-    ) -> Result<Customer> {
+    async fn customer(&self, tenant: TenantId, customer: CustomerId) -> Result<Customer> {
         let row: Option<CustomerRow> = self
             .db
             .read_optional(
@@ -67,7 +62,7 @@ impl SqlStore {
         Customer::try_from(row.ok_or_else(|| missing("customer", customer))?)
     }
 
-    pub(super) async fn customers_impl(&self, tenant: TenantId) -> Result<Vec<Customer>> {
+    async fn customers(&self, tenant: TenantId) -> Result<Vec<Customer>> {
         let rows: Vec<CustomerRow> = self
             .db
             .read_all(
@@ -81,7 +76,7 @@ impl SqlStore {
         rows.into_iter().map(Customer::try_from).collect()
     }
 
-    pub(super) async fn update_customer_impl(
+    async fn update_customer(
         &self,
         tenant: TenantId,
         customer: CustomerId,
@@ -108,11 +103,13 @@ impl SqlStore {
             return Err(missing("customer", customer));
         }
         let customer = customer_in(&mut tx, tenant, customer).await?;
+        // The fleet shows each instance's customer name.
+        tx.fleet_changed(tenant);
         tx.commit().await?;
         Ok(customer)
     }
 
-    pub(super) async fn delete_customer_impl(
+    async fn delete_customer(
         &self,
         tenant: TenantId,
         customer: CustomerId,
@@ -136,6 +133,7 @@ impl SqlStore {
                     .bind(customer.0),
             )
             .await?;
+            tx.fleet_changed(tenant);
         }
         tx.execute(
             Sql::new("DELETE FROM customers WHERE tenant_id = $1 AND id = $2")

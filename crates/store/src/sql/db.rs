@@ -7,18 +7,46 @@
 //! decode through `#[derive(sqlx::FromRow)]` structs, which sqlx makes generic over the row type,
 //! so one struct serves both backends ([`FromBothRows`]).
 //!
+//! ## Fleet generations
+//! The License Status page asks for a tenant's whole fleet on every view, and most views see
+//! nothing new. Each tenant therefore has a *fleet generation*: a count bumped by every
+//! transaction that changes what the fleet shows for that tenant (an instance's settings, its
+//! customer's name, a reading, a failed attempt) — and by nothing else, so the poller's idle
+//! lease sweeps, leases, sessions and tokens leave every cache valid. A transaction says that it
+//! changed a tenant's fleet with [`Tx::fleet_changed`]; the count is bumped as the transaction
+//! commits. SQLite keeps the counts in memory (one process owns the database, see `NodeLock`);
+//! PostgreSQL keeps them in `fleet_generations`, shared by every node.
+//!
 //! SQLite keeps one *writer* connection and a pool of readers. SQLite allows one writer at a time
 //! anyway; queueing writers in the pool (instead of letting them collide inside SQLite and back
 //! off on `SQLITE_BUSY`) keeps throughput steady and makes every write transaction start
 //! without lock-upgrade deadlocks. Reads run concurrently on the readers thanks to WAL.
 
 use std::borrow::Cow;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Arguments as _, AssertSqlSafe, FromRow, PgPool, Postgres, Sqlite, SqlitePool};
+
+use crate::ids::TenantId;
+
+/// SQLite's fleet generations: per tenant, bumped after each commit that changed its fleet.
+#[derive(Debug, Default)]
+pub(crate) struct Generations(Mutex<HashMap<TenantId, u64>>);
+
+impl Generations {
+    fn get(&self, tenant: TenantId) -> u64 {
+        let counts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        counts.get(&tenant).copied().unwrap_or_default()
+    }
+
+    fn bump(&self, tenant: TenantId) {
+        let mut counts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        *counts.entry(tenant).or_default() += 1;
+    }
+}
 
 /// A typed statement argument. Every variant is nullable so that `NULL` keeps its SQL type
 /// (PostgreSQL infers parameter types from them).
@@ -149,9 +177,9 @@ pub(crate) enum Db {
     Sqlite {
         readers: SqlitePool,
         writer: SqlitePool,
-        /// Counts finished writes (bumped after each commit). One process owns a SQLite
-        /// database (see `NodeLock`), so an unchanged count means unchanged data.
-        writes: Arc<AtomicU64>,
+        /// Each tenant's fleet generation (see the module docs). One process owns a SQLite
+        /// database (see `NodeLock`), so an unchanged count means an unchanged fleet.
+        generations: Arc<Generations>,
     },
     /// PostgreSQL: one pool.
     Postgres(PgPool),
@@ -197,58 +225,64 @@ impl Db {
         }
     }
 
-    /// Runs a writing statement outside a transaction; returns the rows it affected.
+    /// Runs a writing statement outside a transaction; returns the rows it affected. It must
+    /// not change what a fleet shows (such writes go through [`Db::begin`] and
+    /// [`Tx::fleet_changed`]).
     pub(crate) async fn write(&self, sql: Sql) -> Result<u64, sqlx::Error> {
         match self {
-            Db::Sqlite { writer, writes, .. } => {
+            Db::Sqlite { writer, .. } => {
                 let (text, args) = sql.sqlite()?;
-                let done = sqlx::query_with::<Sqlite, _>(text, args)
+                Ok(sqlx::query_with::<Sqlite, _>(text, args)
                     .execute(writer)
-                    .await;
-                writes.fetch_add(1, Ordering::SeqCst);
-                Ok(done?.rows_affected())
+                    .await?
+                    .rows_affected())
             }
             Db::Postgres(pool) => {
                 let (text, args) = sql.postgres()?;
-                let mut tx = pool.begin().await?;
-                let affected = sqlx::query_with::<Postgres, _>(text, args)
-                    .execute(&mut *tx)
+                Ok(sqlx::query_with::<Postgres, _>(text, args)
+                    .execute(pool)
                     .await?
-                    .rows_affected();
-                sqlx::query(BUMP_GENERATION).execute(&mut *tx).await?;
-                tx.commit().await?;
-                Ok(affected)
+                    .rows_affected())
             }
         }
     }
 
     /// Starts a write transaction (on SQLite, on the writer connection).
     pub(crate) async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        Ok(match self {
-            Db::Sqlite { writer, writes, .. } => {
-                Tx::Sqlite(writer.begin().await?, Arc::clone(writes))
-            }
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        let inner = match self {
+            Db::Sqlite {
+                writer,
+                generations,
+                ..
+            } => TxInner::Sqlite(writer.begin().await?, Arc::clone(generations)),
+            Db::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+        };
+        Ok(Tx {
+            inner,
+            fleet_changed: None,
         })
     }
 
-    /// The rows of a read-only statement with the write generation they are consistent with,
-    /// or [`AtGeneration::Unchanged`] with the caller's copy when nothing was written since the
-    /// generation `known` was read at.
+    /// The rows of a read-only statement about `tenant`'s fleet with the fleet generation they
+    /// are consistent with, or [`AtGeneration::Unchanged`] with the caller's copy when the
+    /// tenant's fleet has not changed since the generation `known` was read at.
     ///
-    /// SQLite counts committed writes in memory (one process writes) and reads the count before
-    /// the query: a write landing during it leaves a higher count, so the next call queries
-    /// again. PostgreSQL reads the shared count and the rows in one repeatable-read snapshot.
-    pub(crate) async fn read_all_unless_unchanged<T: FromBothRows, C>(
+    /// SQLite reads the in-memory count before the query: a change landing during it leaves a
+    /// higher count, so the next call queries again. PostgreSQL reads the shared count and the
+    /// rows in one repeatable-read snapshot.
+    pub(crate) async fn read_fleet_unless_unchanged<T: FromBothRows, C>(
         &self,
+        tenant: TenantId,
         sql: Sql,
         known: Option<(u64, C)>,
     ) -> Result<AtGeneration<T, C>, sqlx::Error> {
         match self {
             Db::Sqlite {
-                readers, writes, ..
+                readers,
+                generations,
+                ..
             } => {
-                let generation = writes.load(Ordering::SeqCst);
+                let generation = generations.get(tenant);
                 if let Some((at, copy)) = known
                     && at == generation
                 {
@@ -265,10 +299,12 @@ impl Db {
                 sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     .execute(&mut *tx)
                     .await?;
-                let (count,): (i64,) = sqlx::query_as("SELECT n FROM write_generation")
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let generation = u64::try_from(count).unwrap_or_default();
+                let count: Option<(i64,)> =
+                    sqlx::query_as("SELECT n FROM fleet_generations WHERE tenant_id = $1")
+                        .bind(tenant.0)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let generation = count.map_or(0, |(n,)| u64::try_from(n).unwrap_or_default());
                 if let Some((at, copy)) = known
                     && at == generation
                 {
@@ -299,8 +335,11 @@ impl Db {
     }
 }
 
-/// The last statement of every PostgreSQL write (see `0003_write_generation.sql`).
-const BUMP_GENERATION: &str = "UPDATE write_generation SET n = n + 1";
+/// The last statement of a PostgreSQL transaction that changed a tenant's fleet (see
+/// `0004_fleet_generations.sql`). It locks that tenant's row only, so other tenants' writes —
+/// and writes that change no fleet — never queue on it.
+const BUMP_FLEET_GENERATION: &str = "INSERT INTO fleet_generations (tenant_id, n) VALUES ($1, 1) \
+     ON CONFLICT (tenant_id) DO UPDATE SET n = fleet_generations.n + 1";
 
 /// What [`Db::read_all_unless_unchanged`] found.
 pub(crate) enum AtGeneration<T, C> {
@@ -311,23 +350,39 @@ pub(crate) enum AtGeneration<T, C> {
 }
 
 /// A write transaction; dropped without [`Tx::commit`], it rolls back.
-pub(crate) enum Tx {
-    /// With the store's write count, bumped once the transaction has committed.
-    Sqlite(sqlx::Transaction<'static, Sqlite>, Arc<AtomicU64>),
+pub(crate) struct Tx {
+    inner: TxInner,
+    /// The tenant whose fleet this transaction changed, if any.
+    fleet_changed: Option<TenantId>,
+}
+
+enum TxInner {
+    /// With the store's fleet generations, bumped once the transaction has committed.
+    Sqlite(sqlx::Transaction<'static, Sqlite>, Arc<Generations>),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
 impl Tx {
+    /// Marks the transaction as changing what `tenant`'s fleet shows: its fleet generation is
+    /// bumped as it commits (see the module docs).
+    pub(crate) fn fleet_changed(&mut self, tenant: TenantId) {
+        debug_assert!(
+            self.fleet_changed.is_none_or(|t| t == tenant),
+            "one transaction changes one tenant's fleet"
+        );
+        self.fleet_changed = Some(tenant);
+    }
+
     /// Every row the statement returns.
     pub(crate) async fn all<T: FromBothRows>(&mut self, sql: Sql) -> Result<Vec<T>, sqlx::Error> {
-        match self {
-            Tx::Sqlite(tx, _) => {
+        match &mut self.inner {
+            TxInner::Sqlite(tx, _) => {
                 let (text, args) = sql.sqlite()?;
                 sqlx::query_as_with::<Sqlite, T, _>(text, args)
                     .fetch_all(&mut **tx)
                     .await
             }
-            Tx::Postgres(tx) => {
+            TxInner::Postgres(tx) => {
                 let (text, args) = sql.postgres()?;
                 sqlx::query_as_with::<Postgres, T, _>(text, args)
                     .fetch_all(&mut **tx)
@@ -341,14 +396,14 @@ impl Tx {
         &mut self,
         sql: Sql,
     ) -> Result<Option<T>, sqlx::Error> {
-        match self {
-            Tx::Sqlite(tx, _) => {
+        match &mut self.inner {
+            TxInner::Sqlite(tx, _) => {
                 let (text, args) = sql.sqlite()?;
                 sqlx::query_as_with::<Sqlite, T, _>(text, args)
                     .fetch_optional(&mut **tx)
                     .await
             }
-            Tx::Postgres(tx) => {
+            TxInner::Postgres(tx) => {
                 let (text, args) = sql.postgres()?;
                 sqlx::query_as_with::<Postgres, T, _>(text, args)
                     .fetch_optional(&mut **tx)
@@ -364,15 +419,15 @@ impl Tx {
 
     /// Runs a statement; returns the rows it affected.
     pub(crate) async fn execute(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {
-        match self {
-            Tx::Sqlite(tx, _) => {
+        match &mut self.inner {
+            TxInner::Sqlite(tx, _) => {
                 let (text, args) = sql.sqlite()?;
                 Ok(sqlx::query_with::<Sqlite, _>(text, args)
                     .execute(&mut **tx)
                     .await?
                     .rows_affected())
             }
-            Tx::Postgres(tx) => {
+            TxInner::Postgres(tx) => {
                 let (text, args) = sql.postgres()?;
                 Ok(sqlx::query_with::<Postgres, _>(text, args)
                     .execute(&mut **tx)
@@ -382,16 +437,23 @@ impl Tx {
         }
     }
 
-    /// Makes the transaction's writes durable.
+    /// Makes the transaction's writes durable, bumping the fleet generation it changed.
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        match self {
-            Tx::Sqlite(tx, writes) => {
-                let done = tx.commit().await;
-                writes.fetch_add(1, Ordering::SeqCst);
-                done
+        match self.inner {
+            TxInner::Sqlite(tx, generations) => {
+                tx.commit().await?;
+                if let Some(tenant) = self.fleet_changed {
+                    generations.bump(tenant);
+                }
+                Ok(())
             }
-            Tx::Postgres(mut tx) => {
-                sqlx::query(BUMP_GENERATION).execute(&mut *tx).await?;
+            TxInner::Postgres(mut tx) => {
+                if let Some(tenant) = self.fleet_changed {
+                    sqlx::query(BUMP_FLEET_GENERATION)
+                        .bind(tenant.0)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await
             }
         }

@@ -1,28 +1,31 @@
 //! Readings, attempts, events and the current license: recording reads and reading history.
 //!
-//! A successful read and a failed one are each recorded in one transaction. The transaction
-//! starts by updating the instance's row (its failure count), which both proves the instance
-//! belongs to the tenant and, on PostgreSQL, serialises two recordings for the same instance.
+//! A license (a read of the PBX, or facts typed in) and a failed read are each recorded in one
+//! transaction. The transaction starts by updating the instance's row (its failure count),
+//! which both proves the instance belongs to the tenant and, on PostgreSQL, serialises two
+//! recordings for the same instance. Both change what the tenant's fleet shows, so both bump
+//! its fleet generation.
 
 use std::sync::{Arc, PoisonError};
 
+use async_trait::async_trait;
 use jiff::Timestamp;
-use runway_core::LicenseFacts;
 
 use super::db::{AtGeneration, FromBothRows, Sql, Tx};
 use super::rows::{
-    ATTEMPT_COLUMNS, AttemptRow, EVENT_COLUMNS, EventRow, FleetDbRow, INSTANCE_COLUMNS,
+    ATTEMPT_COLUMNS, AttemptRow, EVENT_COLUMNS, EventRow, FLEET_INSTANCE_COLUMNS, FleetDbRow,
     INSTANCE_FROM, LICENSE_COLUMNS, LicenseRow, READING_COLUMNS, ReadingRow, duration_ms,
     facts_json, seconds,
 };
 use super::{SqlStore, limit, missing};
+use crate::LoginKind;
 use crate::error::{Result, StoreError};
 use crate::history::{
     Attempt, AttemptError, Event, FleetRow, LicenseState, NewAttempt, NewEvent, NewReading,
     Reading, ReadingSource,
 };
 use crate::ids::{InstanceId, ReadingId, TenantId};
-use crate::instance::{Instance, LoginKind};
+use crate::store::Licenses;
 use crate::validate;
 
 /// The longest error message kept from a failed read.
@@ -31,21 +34,6 @@ const MAX_ERROR_MESSAGE: usize = 2000;
 const MAX_EVENT_MESSAGE: usize = 4000;
 /// The largest raw body kept (a license body is a few kilobytes).
 const MAX_RAW_BODY: usize = 1024 * 1024;
-
-fn check_error_kind(kind: &str) -> Result<()> {
-    let ok = !kind.is_empty()
-        && kind.len() <= 64
-        && kind
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        Err(StoreError::invalid(format!(
-            "the error kind {kind:?} must be 1 to 64 lowercase letters, digits or underscores"
-        )))
-    }
-}
 
 fn check_events(events: &[NewEvent]) -> Result<()> {
     for event in events {
@@ -144,7 +132,7 @@ async fn set_last_attempt(
         .bind(instance.0)
         .bind(seconds(at))
         .bind(if error.is_some() { "error" } else { "ok" })
-        .bind(error.map(|e| e.kind.clone()))
+        .bind(error.map(|e| e.kind.as_str()))
         .bind(error.map(|e| validate::truncate(&e.message, MAX_ERROR_MESSAGE))),
     )
     .await?;
@@ -170,7 +158,7 @@ async fn insert_attempt(
         .bind(duration_ms(attempt.duration))
         .bind(attempt.trigger.as_str())
         .bind(if error.is_some() { "error" } else { "ok" })
-        .bind(error.map(|e| e.kind.clone()))
+        .bind(error.map(|e| e.kind.as_str()))
         .bind(error.map(|e| validate::truncate(&e.message, MAX_ERROR_MESSAGE))),
     )
     .await?;
@@ -208,28 +196,6 @@ async fn insert_events(
     Ok(())
 }
 
-/// Records typed-in facts as a manual reading and makes them the current license.
-pub(super) async fn write_manual(
-    tx: &mut Tx,
-    tenant: TenantId,
-    instance: InstanceId,
-    facts: &LicenseFacts,
-    at: Timestamp,
-    events: &[NewEvent],
-) -> Result<ReadingId> {
-    check_events(events)?;
-    let reading = NewReading {
-        read_at: at,
-        source: ReadingSource::Manual,
-        facts: facts.clone(),
-        raw_body: None,
-    };
-    let id = insert_reading(tx, tenant, instance, &reading).await?;
-    set_good(tx, tenant, instance, id, &reading).await?;
-    insert_events(tx, tenant, instance, events).await?;
-    Ok(id)
-}
-
 impl SqlStore {
     /// `NotFound` unless the instance exists in the tenant.
     async fn ensure_instance(&self, tenant: TenantId, instance: InstanceId) -> Result<()> {
@@ -245,69 +211,60 @@ impl SqlStore {
             .map(|_| ())
             .ok_or_else(|| missing("instance", instance))
     }
+}
 
-    pub(super) async fn set_manual_license_impl(
-        &self,
-        tenant: TenantId,
-        instance: InstanceId,
-        facts: &LicenseFacts,
-        at: Timestamp,
-        events: &[NewEvent],
-    ) -> Result<ReadingId> {
-        let mut tx = self.db.begin().await?;
-        let found: Option<(String,)> = tx
-            .optional(
-                Sql::new("SELECT login_kind FROM instances WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant.0)
-                    .bind(instance.0),
-            )
-            .await?;
-        let (kind,) = found.ok_or_else(|| missing("instance", instance))?;
-        if kind != LoginKind::Manual.as_str() {
-            return Err(StoreError::invalid(format!(
-                "instance {instance} reads its license from the PBX; only manual instances take \
-                 typed-in license facts"
-            )));
-        }
-        let id = write_manual(&mut tx, tenant, instance, facts, at, events).await?;
-        tx.commit().await?;
-        Ok(id)
-    }
-
-    pub(super) async fn record_reading_impl(
+#[async_trait]
+impl Licenses for SqlStore {
+    async fn record_reading(
         &self,
         tenant: TenantId,
         instance: InstanceId,
         reading: &NewReading,
-        attempt: &NewAttempt,
+        attempt: Option<&NewAttempt>,
         events: &[NewEvent],
     ) -> Result<ReadingId> {
         check_reading(reading)?;
         check_events(events)?;
         let mut tx = self.db.begin().await?;
-        let touched = tx
-            .execute(
+        // A read resets the failure count; a license typed in leaves the row as it is.
+        let kind: Option<(String,)> = tx
+            .optional(
                 Sql::new(
-                    "UPDATE instances SET consecutive_failures = 0 \
-                     WHERE tenant_id = $1 AND id = $2",
+                    "UPDATE instances SET consecutive_failures = CASE WHEN $3 THEN 0 \
+                     ELSE consecutive_failures END WHERE tenant_id = $1 AND id = $2 \
+                     RETURNING login_kind",
                 )
                 .bind(tenant.0)
-                .bind(instance.0),
+                .bind(instance.0)
+                .bind(attempt.is_some()),
             )
             .await?;
-        if touched == 0 {
-            return Err(missing("instance", instance));
+        let (kind,) = kind.ok_or_else(|| missing("instance", instance))?;
+        let manual_instance = kind == LoginKind::Manual.as_str();
+        let manual_reading = reading.source == ReadingSource::Manual;
+        if manual_instance != manual_reading {
+            return Err(StoreError::invalid(if manual_instance {
+                format!("instance {instance} is a manual instance: its license is typed in")
+            } else {
+                format!(
+                    "instance {instance} reads its license from the PBX; only manual instances \
+                     take typed-in license facts"
+                )
+            }));
         }
         let id = insert_reading(&mut tx, tenant, instance, reading).await?;
         set_good(&mut tx, tenant, instance, id, reading).await?;
-        set_last_attempt(&mut tx, tenant, instance, attempt.started_at, None).await?;
-        insert_attempt(&mut tx, tenant, instance, attempt, None).await?;
+        if let Some(attempt) = attempt {
+            set_last_attempt(&mut tx, tenant, instance, attempt.started_at, None).await?;
+            insert_attempt(&mut tx, tenant, instance, attempt, None).await?;
+        }
         insert_events(&mut tx, tenant, instance, events).await?;
+        tx.fleet_changed(tenant);
         tx.commit().await?;
         Ok(id)
     }
 
-    pub(super) async fn record_failure_impl(
+    async fn record_failure(
         &self,
         tenant: TenantId,
         instance: InstanceId,
@@ -315,7 +272,6 @@ impl SqlStore {
         error: &AttemptError,
         events: &[NewEvent],
     ) -> Result<u32> {
-        check_error_kind(&error.kind)?;
         check_events(events)?;
         let mut tx = self.db.begin().await?;
         let failures: Option<(i64,)> = tx
@@ -332,15 +288,12 @@ impl SqlStore {
         insert_attempt(&mut tx, tenant, instance, attempt, Some(error)).await?;
         set_last_attempt(&mut tx, tenant, instance, attempt.started_at, Some(error)).await?;
         insert_events(&mut tx, tenant, instance, events).await?;
+        tx.fleet_changed(tenant);
         tx.commit().await?;
         Ok(u32::try_from(failures).unwrap_or(u32::MAX))
     }
 
-    pub(super) async fn license_impl(
-        &self,
-        tenant: TenantId,
-        instance: InstanceId,
-    ) -> Result<LicenseState> {
+    async fn license(&self, tenant: TenantId, instance: InstanceId) -> Result<LicenseState> {
         let row: Option<LicenseRow> = self
             .db
             .read_optional(
@@ -358,7 +311,7 @@ impl SqlStore {
             .into_state(instance.0)
     }
 
-    pub(super) async fn fleet_impl(&self, tenant: TenantId) -> Result<Arc<[FleetRow]>> {
+    async fn fleet(&self, tenant: TenantId) -> Result<Arc<[FleetRow]>> {
         let cached = self
             .fleet_cache
             .lock()
@@ -366,26 +319,23 @@ impl SqlStore {
             .get(&tenant)
             .cloned();
         let sql = Sql::new(format!(
-            "SELECT {INSTANCE_COLUMNS}, {LICENSE_COLUMNS} FROM {INSTANCE_FROM} \
+            "SELECT {FLEET_INSTANCE_COLUMNS}, {LICENSE_COLUMNS} FROM {INSTANCE_FROM} \
              LEFT JOIN current_licenses cl \
              ON cl.tenant_id = i.tenant_id AND cl.instance_id = i.id \
              WHERE i.tenant_id = $1 ORDER BY c.name_key, i.name_key, i.id"
         ))
         .bind(tenant.0);
-        let (generation, rows): (u64, Vec<FleetDbRow>) =
-            match self.db.read_all_unless_unchanged(sql, cached).await? {
-                AtGeneration::Read(generation, rows) => (generation, rows),
-                AtGeneration::Unchanged(fleet) => return Ok(fleet),
-            };
+        let (generation, rows): (u64, Vec<FleetDbRow>) = match self
+            .db
+            .read_fleet_unless_unchanged(tenant, sql, cached)
+            .await?
+        {
+            AtGeneration::Read(generation, rows) => (generation, rows),
+            AtGeneration::Unchanged(fleet) => return Ok(fleet),
+        };
         let fleet: Arc<[FleetRow]> = rows
             .into_iter()
-            .map(|row| {
-                let id = row.instance.id();
-                Ok(FleetRow {
-                    instance: Instance::try_from(row.instance)?,
-                    license: row.license.into_state(id)?,
-                })
-            })
+            .map(FleetRow::try_from)
             .collect::<Result<_>>()?;
         self.fleet_cache
             .lock()
@@ -394,7 +344,7 @@ impl SqlStore {
         Ok(fleet)
     }
 
-    pub(super) async fn readings_impl(
+    async fn readings(
         &self,
         tenant: TenantId,
         instance: InstanceId,
@@ -413,12 +363,7 @@ impl SqlStore {
         rows.into_iter().map(Reading::try_from).collect()
     }
 
-    pub(super) async fn events_impl(
-        &self,
-        tenant: TenantId,
-        instance: InstanceId,
-        max: u32,
-    ) -> Result<Vec<Event>> {
+    async fn events(&self, tenant: TenantId, instance: InstanceId, max: u32) -> Result<Vec<Event>> {
         let rows: Vec<EventRow> = self
             .newest_first(
                 tenant,
@@ -432,7 +377,7 @@ impl SqlStore {
         rows.into_iter().map(Event::try_from).collect()
     }
 
-    pub(super) async fn attempts_impl(
+    async fn attempts(
         &self,
         tenant: TenantId,
         instance: InstanceId,
@@ -450,7 +395,9 @@ impl SqlStore {
             .await?;
         rows.into_iter().map(Attempt::try_from).collect()
     }
+}
 
+impl SqlStore {
     /// One instance's history rows from `table`, newest first. An empty answer is checked
     /// against the instance, so another tenant's instance is `NotFound` rather than "no history".
     async fn newest_first<T: FromBothRows>(

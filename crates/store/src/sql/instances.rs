@@ -1,23 +1,22 @@
 //! Instances: create, read, list, update, enable/disable, delete, and their sealed credentials.
 
-use std::time::Duration;
-
+use async_trait::async_trait;
 use jiff::Timestamp;
-use runway_core::Secret;
+use runway_core::{BaseUrl, PollInterval, Secret, check_ca_pem};
 
 use super::db::{Sql, Tx, Violation};
 use super::rows::{
-    CredentialRow, INSTANCE_COLUMNS, INSTANCE_FROM, InstanceRow, duration_secs, seconds,
+    CredentialRow, INSTANCE_COLUMNS, INSTANCE_FROM, InstanceRow, base_url_text, duration_secs,
+    seconds,
 };
-use super::{OnViolation, SqlStore, history, missing};
+use super::{OnViolation, SqlStore, missing};
 use crate::error::{Result, StoreError};
 use crate::ids::{CustomerId, InstanceId, TenantId};
-use crate::instance::{
-    Credentials, Instance, InstanceUpdate, Login, LoginKind, MAX_POLL_INTERVAL, MIN_POLL_INTERVAL,
-    NewInstance, TlsOptions,
-};
+use crate::instance::{Instance, InstanceUpdate, Login, NewInstance};
 use crate::secret_key::SealedFor;
+use crate::store::Instances;
 use crate::validate;
+use crate::{Credentials, LoginKind, TlsOptions};
 
 /// The associated-data field names of the sealed columns.
 const SECRET_FIELD: &str = "secret";
@@ -37,39 +36,27 @@ struct Columns {
 fn columns(
     customer: CustomerId,
     name: &str,
-    base_url: &str,
+    base_url: Option<&BaseUrl>,
     kind: LoginKind,
-    poll_interval: Duration,
+    poll_interval: PollInterval,
     tls: &TlsOptions,
 ) -> Result<Columns> {
     let name = validate::name(name, "instance name", 200)?;
-    let base_url = if kind == LoginKind::Manual && base_url.trim().is_empty() {
-        String::new()
-    } else {
-        validate::base_url(base_url)?
-    };
-    if !(MIN_POLL_INTERVAL..=MAX_POLL_INTERVAL).contains(&poll_interval) {
+    if base_url.is_none() && kind != LoginKind::Manual {
         return Err(StoreError::invalid(
-            "the poll interval must be between 1 minute and 30 days",
+            "a PBX read by Runway needs its address, such as https://pbx.example.com:5001",
         ));
     }
-    let ca_pem = match tls.custom_ca_pem.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(pem) if pem.contains("-----BEGIN CERTIFICATE-----") && pem.len() <= 64 * 1024 => {
-            Some(pem.to_owned())
-        }
-        Some(_) => {
-            return Err(StoreError::invalid(
-                "the custom CA must be one or more PEM certificates (-----BEGIN CERTIFICATE-----)",
-            ));
-        }
+    let ca_pem = match tls.custom_ca_pem.as_deref() {
+        None => None,
+        Some(pem) => check_ca_pem(pem).map_err(|err| StoreError::invalid(err.to_string()))?,
     };
     Ok(Columns {
         customer,
         name_key: validate::name_key(&name),
         name,
-        base_url,
-        poll_secs: duration_secs(poll_interval),
+        base_url: base_url_text(base_url),
+        poll_secs: duration_secs(poll_interval.get()),
         ca_pem,
         accept_invalid: tls.accept_invalid_certs,
     })
@@ -173,8 +160,11 @@ impl SqlStore {
         .await?;
         Ok(())
     }
+}
 
-    pub(super) async fn create_instance_impl(
+#[async_trait]
+impl Instances for SqlStore {
+    async fn create_instance(
         &self,
         tenant: TenantId,
         new: &NewInstance,
@@ -184,7 +174,7 @@ impl SqlStore {
         let c = columns(
             new.customer_id,
             &new.name,
-            &new.base_url,
+            new.base_url.as_ref(),
             kind,
             new.poll_interval,
             &new.tls,
@@ -215,22 +205,16 @@ impl SqlStore {
             )
             .await
             .on_violation(instance_violation(&c.name, c.customer))?;
-        match &new.login {
-            Login::Pbx(credentials) => self.write_login(&mut tx, tenant, id, credentials).await?,
-            Login::Manual(facts) => {
-                history::write_manual(&mut tx, tenant, InstanceId(id), facts, now, &[]).await?;
-            }
+        if let Login::Pbx(credentials) = &new.login {
+            self.write_login(&mut tx, tenant, id, credentials).await?;
         }
         let instance = instance_in(&mut tx, tenant, InstanceId(id)).await?;
+        tx.fleet_changed(tenant);
         tx.commit().await?;
         Ok(instance)
     }
 
-    pub(super) async fn instance_impl(
-        &self,
-        tenant: TenantId,
-        instance: InstanceId,
-    ) -> Result<Instance> {
+    async fn instance(&self, tenant: TenantId, instance: InstanceId) -> Result<Instance> {
         let row: Option<InstanceRow> = self
             .db
             .read_optional(
@@ -245,7 +229,7 @@ impl SqlStore {
         Instance::try_from(row.ok_or_else(|| missing("instance", instance))?)
     }
 
-    pub(super) async fn instances_impl(&self, tenant: TenantId) -> Result<Vec<Instance>> {
+    async fn instances(&self, tenant: TenantId) -> Result<Vec<Instance>> {
         let rows: Vec<InstanceRow> = self
             .db
             .read_all(
@@ -259,7 +243,7 @@ impl SqlStore {
         rows.into_iter().map(Instance::try_from).collect()
     }
 
-    pub(super) async fn update_instance_impl(
+    async fn update_instance(
         &self,
         tenant: TenantId,
         instance: InstanceId,
@@ -275,7 +259,7 @@ impl SqlStore {
         let c = columns(
             update.customer_id,
             &update.name,
-            &update.base_url,
+            update.base_url.as_ref(),
             kind,
             update.poll_interval,
             &update.tls,
@@ -305,7 +289,7 @@ impl SqlStore {
                 self.write_login(&mut tx, tenant, instance.0, credentials)
                     .await?;
             }
-            Some(Login::Manual(facts)) => {
+            Some(Login::Manual) => {
                 tx.execute(
                     Sql::new(
                         "UPDATE instances SET login_kind = 'manual', login_identity = NULL, \
@@ -316,15 +300,15 @@ impl SqlStore {
                     .bind(instance.0),
                 )
                 .await?;
-                history::write_manual(&mut tx, tenant, instance, facts, now, &[]).await?;
             }
         }
         let updated = instance_in(&mut tx, tenant, instance).await?;
+        tx.fleet_changed(tenant);
         tx.commit().await?;
         Ok(updated)
     }
 
-    pub(super) async fn set_instance_enabled_impl(
+    async fn set_instance_enabled(
         &self,
         tenant: TenantId,
         instance: InstanceId,
@@ -352,34 +336,29 @@ impl SqlStore {
             return Err(missing("instance", instance));
         }
         let updated = instance_in(&mut tx, tenant, instance).await?;
+        tx.fleet_changed(tenant);
         tx.commit().await?;
         Ok(updated)
     }
 
-    pub(super) async fn delete_instance_impl(
-        &self,
-        tenant: TenantId,
-        instance: InstanceId,
-    ) -> Result<()> {
-        let deleted = self
-            .db
-            .write(
+    async fn delete_instance(&self, tenant: TenantId, instance: InstanceId) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        let deleted = tx
+            .execute(
                 Sql::new("DELETE FROM instances WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant.0)
                     .bind(instance.0),
             )
             .await?;
+        tx.fleet_changed(tenant);
+        tx.commit().await?;
         if deleted == 0 {
             return Err(missing("instance", instance));
         }
         Ok(())
     }
 
-    pub(super) async fn credentials_impl(
-        &self,
-        tenant: TenantId,
-        instance: InstanceId,
-    ) -> Result<Credentials> {
+    async fn credentials(&self, tenant: TenantId, instance: InstanceId) -> Result<Credentials> {
         let row: CredentialRow = self
             .db
             .read_optional(

@@ -1,11 +1,12 @@
 //! Leasing due instances to poller nodes: across tenants, by design (this is the scheduler).
 //!
-//! A lease is `lease_owner` + `lease_until` on the instance row. [`SqlStore::lease_due_impl`]
+//! A lease is `lease_owner` + `lease_until` on the instance row. `lease_due`
 //! marks due rows leased and returns them in one transaction; the statement that picks and marks
 //! them is the backend's own (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent nodes skip
 //! each other's rows instead of waiting; SQLite's single writer serialises it). A node that dies
 //! mid-read simply lets its leases lapse, and the rows become due for another node.
 
+use async_trait::async_trait;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -16,13 +17,15 @@ use super::{SqlStore, missing};
 use crate::error::{Result, StoreError};
 use crate::ids::{InstanceId, TenantId};
 use crate::instance::Instance;
+use crate::store::{Instances as _, Leasing};
 use crate::validate;
 
 /// The most instances one `lease_due` call hands out.
 const MAX_LEASE_BATCH: u32 = 1000;
 
-impl SqlStore {
-    pub(super) async fn lease_due_impl(
+#[async_trait]
+impl Leasing for SqlStore {
+    async fn lease_due(
         &self,
         now: Timestamp,
         node: &str,
@@ -70,7 +73,7 @@ impl SqlStore {
         rows.into_iter().map(Instance::try_from).collect()
     }
 
-    pub(super) async fn lease_instance_impl(
+    async fn lease_instance(
         &self,
         tenant: TenantId,
         instance: InstanceId,
@@ -102,11 +105,11 @@ impl SqlStore {
             )
             .await?;
         // Read the row either way: it tells a missing instance from one being read.
-        let found = self.instance_impl(tenant, instance).await?;
+        let found = self.instance(tenant, instance).await?;
         Ok((taken > 0).then_some(found))
     }
 
-    pub(super) async fn finish_lease_impl(
+    async fn finish_lease(
         &self,
         instance: InstanceId,
         node: &str,
@@ -127,7 +130,7 @@ impl SqlStore {
         Ok(released > 0)
     }
 
-    pub(super) async fn request_poll_now_impl(
+    async fn request_poll_now(
         &self,
         tenant: TenantId,
         instance: InstanceId,

@@ -7,15 +7,18 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
-use runway_core::{LicenseFacts, Milestone, ReminderPolicy, RenewalTemplate, Secret, Zone};
+use runway_core::{
+    BaseUrl, FailureKind, LicenseFacts, Milestone, PollInterval, ReminderPolicy, RenewalTemplate,
+    Secret, TlsOptions, Zone,
+};
 
 use crate::customer::Customer;
 use crate::error::{Result, StoreError};
 use crate::history::{
-    Attempt, AttemptError, Event, GoodLicense, LastAttempt, LicenseState, Reading,
+    Attempt, AttemptError, Event, FleetInstance, GoodLicense, LastAttempt, LicenseState, Reading,
 };
 use crate::ids::{AttemptId, CustomerId, EventId, InstanceId, ReadingId, TenantId, UserId};
-use crate::instance::{Instance, Schedule, TlsOptions};
+use crate::instance::{Instance, Schedule};
 use crate::tenant::{Tenant, TenantSettings};
 use crate::user::User;
 
@@ -41,8 +44,27 @@ pub(crate) fn duration_ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
-fn unsigned(value: i64) -> Duration {
-    Duration::from_secs(u64::try_from(value).unwrap_or(0))
+/// A stored PBX address: empty for a manual instance without one.
+fn base_url(text: &str, id: i64) -> Result<Option<BaseUrl>> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    BaseUrl::parse(text)
+        .map(Some)
+        .map_err(|err| corrupt("instance", id, err))
+}
+
+/// A PBX address to store, in its normal form; empty for none.
+pub(crate) fn base_url_text(url: Option<&BaseUrl>) -> String {
+    url.map(ToString::to_string).unwrap_or_default()
+}
+
+/// A stored failure kind: one this version does not know reads back as `Unknown`.
+fn failure(kind: Option<String>, message: Option<String>) -> Option<AttemptError> {
+    kind.map(|kind| AttemptError {
+        kind: FailureKind::from_stored(&kind),
+        message: message.unwrap_or_default(),
+    })
 }
 
 fn corrupt(what: &str, id: i64, err: impl std::fmt::Display) -> StoreError {
@@ -211,10 +233,13 @@ impl TryFrom<InstanceRow> for Instance {
             customer_name: row.customer_name,
             login_kind: parse(&row.login_kind, "instance", row.id)?,
             name: row.name,
-            base_url: row.base_url,
+            base_url: base_url(&row.base_url, row.id)?,
             login_identity: row.login_identity,
             has_totp: row.has_totp,
-            poll_interval: unsigned(row.poll_interval_secs),
+            poll_interval: u64::try_from(row.poll_interval_secs)
+                .ok()
+                .and_then(|secs| PollInterval::new(Duration::from_secs(secs)).ok())
+                .ok_or_else(|| corrupt("instance", row.id, "poll interval out of bounds"))?,
             enabled: row.enabled,
             tls: TlsOptions {
                 custom_ca_pem: row.tls_ca_pem,
@@ -269,10 +294,7 @@ impl LicenseRow {
             .map(|at| -> Result<LastAttempt> {
                 Ok(LastAttempt {
                     at: instant(at)?,
-                    error: self.last_error_kind.map(|kind| AttemptError {
-                        kind,
-                        message: self.last_error_message.unwrap_or_default(),
-                    }),
+                    error: failure(self.last_error_kind, self.last_error_message),
                 })
             })
             .transpose()?;
@@ -280,18 +302,46 @@ impl LicenseRow {
     }
 }
 
+/// An instance as the fleet shows it (no schedule), for `instances i JOIN customers c`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct FleetInstanceRow {
+    id: i64,
+    customer_id: i64,
+    customer_name: String,
+    name: String,
+    base_url: String,
+    login_kind: String,
+    enabled: bool,
+}
+
+/// The columns of [`FleetInstanceRow`].
+pub(crate) const FLEET_INSTANCE_COLUMNS: &str = "i.id, i.customer_id, \
+     c.name AS customer_name, i.name, i.base_url, i.login_kind, i.enabled";
+
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct FleetDbRow {
     #[sqlx(flatten)]
-    pub(crate) instance: InstanceRow,
+    instance: FleetInstanceRow,
     #[sqlx(flatten)]
-    pub(crate) license: LicenseRow,
+    license: LicenseRow,
 }
 
-impl InstanceRow {
-    /// The row's instance id.
-    pub(crate) fn id(&self) -> i64 {
-        self.id
+impl TryFrom<FleetDbRow> for crate::history::FleetRow {
+    type Error = StoreError;
+    fn try_from(row: FleetDbRow) -> Result<crate::history::FleetRow> {
+        let i = row.instance;
+        Ok(crate::history::FleetRow {
+            license: row.license.into_state(i.id)?,
+            instance: FleetInstance {
+                id: InstanceId(i.id),
+                customer_id: CustomerId(i.customer_id),
+                customer_name: i.customer_name,
+                login_kind: parse(&i.login_kind, "instance", i.id)?,
+                base_url: base_url(&i.base_url, i.id)?,
+                name: i.name,
+                enabled: i.enabled,
+            },
+        })
     }
 }
 
@@ -346,10 +396,7 @@ impl TryFrom<AttemptRow> for Attempt {
             started_at: instant(row.started_at)?,
             duration: Duration::from_millis(u64::try_from(row.duration_ms).unwrap_or(0)),
             trigger: parse(&row.trigger_kind, "attempt", row.id)?,
-            error: row.error_kind.map(|kind| AttemptError {
-                kind,
-                message: row.error_message.unwrap_or_default(),
-            }),
+            error: failure(row.error_kind, row.error_message),
         })
     }
 }
@@ -384,7 +431,7 @@ impl TryFrom<EventRow> for Event {
     }
 }
 
-/// An instance's login columns, for [`crate::Store::credentials`].
+/// An instance's login columns, for [`crate::Instances::credentials`].
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct CredentialRow {
     pub(crate) login_kind: String,

@@ -1,5 +1,6 @@
 //! Tenants: create, read, update settings, list.
 
+use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::db::{Sql, Violation};
@@ -7,6 +8,7 @@ use super::rows::{TENANT_COLUMNS, TenantRow, seconds};
 use super::{OnViolation, SqlStore, missing};
 use crate::error::{Result, StoreError};
 use crate::ids::TenantId;
+use crate::store::Tenants;
 use crate::tenant::{Tenant, TenantSettings};
 use crate::validate;
 
@@ -40,8 +42,9 @@ fn name_taken(name: &str) -> impl FnOnce(Violation) -> Option<StoreError> + '_ {
     }
 }
 
-impl SqlStore {
-    pub(super) async fn create_tenant_impl(&self, settings: &TenantSettings) -> Result<Tenant> {
+#[async_trait]
+impl Tenants for SqlStore {
+    async fn create_tenant(&self, settings: &TenantSettings) -> Result<Tenant> {
         let c = columns(settings)?;
         let mut tx = self.db.begin().await?;
         let row: TenantRow = tx
@@ -65,7 +68,7 @@ impl SqlStore {
         Tenant::try_from(row)
     }
 
-    pub(super) async fn tenant_impl(&self, tenant: TenantId) -> Result<Tenant> {
+    async fn tenant(&self, tenant: TenantId) -> Result<Tenant> {
         let row: Option<TenantRow> = self
             .db
             .read_optional(
@@ -78,11 +81,7 @@ impl SqlStore {
         Tenant::try_from(row.ok_or_else(|| missing("tenant", tenant))?)
     }
 
-    pub(super) async fn update_tenant_impl(
-        &self,
-        tenant: TenantId,
-        settings: &TenantSettings,
-    ) -> Result<Tenant> {
+    async fn update_tenant(&self, tenant: TenantId, settings: &TenantSettings) -> Result<Tenant> {
         let c = columns(settings)?;
         let mut tx = self.db.begin().await?;
         let row: Option<TenantRow> = tx
@@ -106,7 +105,7 @@ impl SqlStore {
         Tenant::try_from(row.ok_or_else(|| missing("tenant", tenant))?)
     }
 
-    pub(super) async fn tenants_impl(&self) -> Result<Vec<Tenant>> {
+    async fn tenants(&self) -> Result<Vec<Tenant>> {
         let rows: Vec<TenantRow> = self
             .db
             .read_all(Sql::new(format!(

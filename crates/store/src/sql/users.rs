@@ -1,5 +1,6 @@
 //! Users: create, find by email for signing in, read, list, update, delete.
 
+use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::db::{Sql, Violation};
@@ -7,6 +8,7 @@ use super::rows::{USER_COLUMNS, UserRow, seconds};
 use super::{OnViolation, SqlStore, missing};
 use crate::error::{Result, StoreError};
 use crate::ids::{TenantId, UserId};
+use crate::store::Users;
 use crate::user::{NewUser, Role, User, UserUpdate};
 use crate::validate;
 
@@ -26,8 +28,9 @@ fn password_hash(hash: &runway_core::Secret) -> Result<String> {
     Ok(hash.expose().to_owned())
 }
 
-impl SqlStore {
-    pub(super) async fn create_user_impl(&self, tenant: TenantId, user: &NewUser) -> Result<User> {
+#[async_trait]
+impl Users for SqlStore {
+    async fn create_user(&self, tenant: TenantId, user: &NewUser) -> Result<User> {
         let email = validate::email(&user.email)?;
         let display_name = validate::name(&user.display_name, "display name", 200)?;
         let hash = password_hash(&user.password_hash)?;
@@ -56,7 +59,7 @@ impl SqlStore {
         User::try_from(row)
     }
 
-    pub(super) async fn user_by_email_impl(&self, email: &str) -> Result<Option<User>> {
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
         let row: Option<UserRow> = self
             .db
             .read_optional(
@@ -69,7 +72,7 @@ impl SqlStore {
         row.map(User::try_from).transpose()
     }
 
-    pub(super) async fn user_impl(&self, tenant: TenantId, user: UserId) -> Result<User> {
+    async fn user(&self, tenant: TenantId, user: UserId) -> Result<User> {
         let row: Option<UserRow> = self
             .db
             .read_optional(
@@ -83,7 +86,7 @@ impl SqlStore {
         User::try_from(row.ok_or_else(|| missing("user", user))?)
     }
 
-    pub(super) async fn users_impl(&self, tenant: TenantId) -> Result<Vec<User>> {
+    async fn users(&self, tenant: TenantId) -> Result<Vec<User>> {
         let rows: Vec<UserRow> = self
             .db
             .read_all(
@@ -96,7 +99,7 @@ impl SqlStore {
         rows.into_iter().map(User::try_from).collect()
     }
 
-    pub(super) async fn update_user_impl(
+    async fn update_user(
         &self,
         tenant: TenantId,
         user: UserId,
@@ -143,7 +146,7 @@ impl SqlStore {
         User::try_from(row)
     }
 
-    pub(super) async fn delete_user_impl(&self, tenant: TenantId, user: UserId) -> Result<()> {
+    async fn delete_user(&self, tenant: TenantId, user: UserId) -> Result<()> {
         let deleted = self
             .db
             .write(

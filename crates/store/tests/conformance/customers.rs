@@ -128,7 +128,7 @@ async fn deleting_a_customer_with_instances_needs_the_cascade_flag(h: Harness) {
                 "2026-06-01T00:00:05Z",
                 facts("KEY-1", "2027-01-01T00:00:00Z"),
             ),
-            &attempt("2026-06-01T00:00:00Z"),
+            Some(&attempt("2026-06-01T00:00:00Z")),
             &[],
         )
         .await

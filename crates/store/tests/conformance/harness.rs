@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use runway_core::{LicenseFacts, PbxLicense, Secret, Timestamp};
+use runway_core::{BaseUrl, LicenseFacts, PbxLicense, Secret, Timestamp};
 use runway_store::{
     Credentials, CustomerDraft, CustomerId, Instance, Login, NewAttempt, NewInstance, NewReading,
     OpenOptions, ReadingSource, SecretKey, Store, StoreError, TenantId, TenantSettings, Trigger,
@@ -275,6 +275,19 @@ impl Raw {
         names
     }
 
+    /// Runs a statement that takes no parameters.
+    pub(crate) async fn execute(&self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self {
+            Raw::Sqlite(pool) => {
+                sqlx::query(sql).execute(pool).await.unwrap();
+            }
+            Raw::Postgres(pool) => {
+                sqlx::query(sql).execute(pool).await.unwrap();
+            }
+        }
+    }
+
     /// Closes the pool.
     pub(crate) async fn close(self) {
         match self {
@@ -328,7 +341,7 @@ pub(crate) async fn instance(
     let new = NewInstance::new(
         customer,
         name,
-        format!("https://{name}.example.com:5001"),
+        Some(BaseUrl::parse(&format!("https://{name}.example.com:5001")).unwrap()),
         Login::Pbx(api_client(&format!("secret-of-{name}"))),
     );
     store.create_instance(tenant, &new, now).await.unwrap()

@@ -3,14 +3,13 @@
 use std::time::Duration;
 
 use runway_store::{
-    AttemptError, CustomerDraft, EventKind, FleetRow, InstanceId, LastAttempt, NewAttempt,
-    NewEvent, ReadingSource, StoreError, Trigger,
+    AttemptError, CustomerDraft, EventKind, FailureKind, FleetInstance, FleetRow, InstanceId,
+    LastAttempt, NewAttempt, NewEvent, ReadingSource, StoreError, Trigger,
 };
 use serde_json::json;
 
 use crate::harness::{
-    Harness, assert_invalid, assert_not_found, at, attempt, customer, facts, instance, reading,
-    tenant,
+    Harness, assert_not_found, at, attempt, customer, facts, instance, reading, tenant,
 };
 
 /// A `license_changed` event at `when`.
@@ -26,7 +25,7 @@ pub(crate) fn event(when: &str) -> NewEvent {
 
 fn timeout() -> AttemptError {
     AttemptError {
-        kind: "timeout".into(),
+        kind: FailureKind::Timeout,
         message: "the PBX did not answer within 30 s".into(),
     }
 }
@@ -41,7 +40,13 @@ async fn a_reading_is_recorded_with_its_attempt_and_events(h: Harness) {
         facts("KEY-1", "2026-07-01T00:00:00Z"),
     );
     let id1 = store
-        .record_reading(t, pbx.id, &first, &attempt("2026-06-01T00:00:00Z"), &[])
+        .record_reading(
+            t,
+            pbx.id,
+            &first,
+            Some(&attempt("2026-06-01T00:00:00Z")),
+            &[],
+        )
         .await
         .unwrap();
     let second = reading(
@@ -65,7 +70,7 @@ async fn a_reading_is_recorded_with_its_attempt_and_events(h: Harness) {
             t,
             pbx.id,
             &second,
-            &refresh,
+            Some(&refresh),
             &[changed.clone(), performed.clone()],
         )
         .await
@@ -146,7 +151,13 @@ async fn a_failed_read_keeps_the_last_good_license_and_says_why(h: Harness) {
         facts("KEY-1", "2026-07-01T00:00:00Z"),
     );
     let id = store
-        .record_reading(t, pbx.id, &good, &attempt("2026-06-01T00:00:00Z"), &[])
+        .record_reading(
+            t,
+            pbx.id,
+            &good,
+            Some(&attempt("2026-06-01T00:00:00Z")),
+            &[],
+        )
         .await
         .unwrap();
 
@@ -169,7 +180,7 @@ async fn a_failed_read_keeps_the_last_good_license_and_says_why(h: Harness) {
         .unwrap();
     assert_eq!(failures, 1);
     let rejected = AttemptError {
-        kind: "login_rejected".into(),
+        kind: FailureKind::LoginRejected,
         message: "x".repeat(5000),
     };
     let failures = store
@@ -195,7 +206,7 @@ async fn a_failed_read_keeps_the_last_good_license_and_says_why(h: Harness) {
         "last good data kept"
     );
     let stale = license.stale_because().unwrap();
-    assert_eq!(stale.kind, "login_rejected");
+    assert_eq!(stale.kind, FailureKind::LoginRejected);
     assert!(
         stale.message.chars().count() <= 2001,
         "long PBX errors are cut"
@@ -223,7 +234,7 @@ async fn a_failed_read_keeps_the_last_good_license_and_says_why(h: Harness) {
                 "2026-06-01T18:00:02Z",
                 facts("KEY-1", "2026-07-01T00:00:00Z"),
             ),
-            &attempt("2026-06-01T18:00:00Z"),
+            Some(&attempt("2026-06-01T18:00:00Z")),
             &[],
         )
         .await
@@ -241,22 +252,38 @@ async fn a_failed_read_keeps_the_last_good_license_and_says_why(h: Harness) {
         store.license(t, pbx.id).await.unwrap().stale_because(),
         None
     );
+}
 
-    assert_invalid(
-        store
-            .record_failure(
-                t,
-                pbx.id,
-                &attempt("2026-06-01T19:00:00Z"),
-                &AttemptError {
-                    kind: "Not Stable!".into(),
-                    message: String::new(),
-                },
-                &[],
-            )
-            .await,
-        "error kind",
+/// A failure kind written by a newer version of Runway (or by hand) is no reason to fail
+/// reading the fleet: it reads back as `Unknown`, with its message.
+async fn an_unknown_stored_failure_kind_reads_back_as_unknown(h: Harness) {
+    let store = h.store();
+    let t = tenant(store, "Acme MSP").await;
+    let c = customer(store, t, "Acme").await;
+    let pbx = instance(store, t, c, "pbx", at("2026-06-01T00:00:00Z")).await;
+    store
+        .record_failure(t, pbx.id, &attempt("2026-06-01T00:00:00Z"), &timeout(), &[])
+        .await
+        .unwrap();
+    let raw = h.raw().await;
+    raw.execute("UPDATE poll_attempts SET error_kind = 'certificate_pinned'")
+        .await;
+    raw.execute("UPDATE current_licenses SET last_error_kind = 'certificate_pinned'")
+        .await;
+    raw.close().await;
+
+    let unknown = AttemptError {
+        kind: FailureKind::Unknown,
+        message: timeout().message,
+    };
+    let license = store.license(t, pbx.id).await.unwrap();
+    assert_eq!(license.stale_because(), Some(&unknown));
+    assert_eq!(
+        store.attempts(t, pbx.id, 10).await.unwrap()[0].error,
+        Some(unknown.clone())
     );
+    let fleet = store.fleet(t).await.unwrap();
+    assert_eq!(fleet[0].license.stale_because(), Some(&unknown));
 }
 
 async fn a_reading_is_all_or_nothing(h: Harness) {
@@ -284,7 +311,7 @@ async fn a_reading_is_all_or_nothing(h: Harness) {
                 "2026-06-01T06:00:02Z",
                 facts("KEY-1", "2027-01-01T00:00:00Z"),
             ),
-            &attempt("2026-06-01T06:00:00Z"),
+            Some(&attempt("2026-06-01T06:00:00Z")),
             &[event("2026-06-01T06:00:02Z"), bad],
         )
         .await;
@@ -349,11 +376,23 @@ async fn an_older_reading_recorded_late_does_not_replace_a_newer_current_license
     let newer = reading("2026-06-01T12:00:00Z", facts("NEW", "2027-01-01T00:00:00Z"));
     let older = reading("2026-06-01T06:00:00Z", facts("OLD", "2026-07-01T00:00:00Z"));
     let newer_id = store
-        .record_reading(t, pbx.id, &newer, &attempt("2026-06-01T12:00:00Z"), &[])
+        .record_reading(
+            t,
+            pbx.id,
+            &newer,
+            Some(&attempt("2026-06-01T12:00:00Z")),
+            &[],
+        )
         .await
         .unwrap();
     store
-        .record_reading(t, pbx.id, &older, &attempt("2026-06-01T06:00:00Z"), &[])
+        .record_reading(
+            t,
+            pbx.id,
+            &older,
+            Some(&attempt("2026-06-01T06:00:00Z")),
+            &[],
+        )
         .await
         .unwrap();
     let license = store.license(t, pbx.id).await.unwrap();
@@ -380,7 +419,7 @@ async fn the_fleet_lists_every_instance_with_its_customer_and_license(h: Harness
             t,
             read.id,
             &reading("2026-06-01T00:00:02Z", facts("K1", "2026-07-01T00:00:00Z")),
-            &attempt("2026-06-01T00:00:00Z"),
+            Some(&attempt("2026-06-01T00:00:00Z")),
             &[],
         )
         .await
@@ -407,7 +446,7 @@ async fn the_fleet_lists_every_instance_with_its_customer_and_license(h: Harness
                     .good
                     .as_ref()
                     .and_then(|g| g.facts.license_key.clone()),
-                row.license.stale_because().map(|e| e.kind.clone()),
+                row.license.stale_because().map(|e| e.kind),
             )
         })
         .collect();
@@ -415,11 +454,14 @@ async fn the_fleet_lists_every_instance_with_its_customer_and_license(h: Harness
         rows,
         [
             (read.id, "Alpha", Some("K1".to_owned()), None),
-            (failing.id, "Bravo", None, Some("timeout".to_owned())),
+            (failing.id, "Bravo", None, Some(FailureKind::Timeout)),
             (never.id, "Bravo", None, None),
         ]
     );
-    assert_eq!(fleet[0].instance, store.instance(t, read.id).await.unwrap());
+    assert_eq!(
+        fleet[0].instance,
+        FleetInstance::from(&store.instance(t, read.id).await.unwrap())
+    );
 }
 
 /// The fleet may be answered from memory (SQLite); whatever is written between two calls
@@ -456,7 +498,7 @@ async fn the_fleet_shows_every_write_made_since_it_was_last_listed(h: Harness) {
             t,
             first.id,
             &reading("2026-06-01T00:00:02Z", facts("K1", "2026-07-01T00:00:00Z")),
-            &attempt("2026-06-01T00:00:00Z"),
+            Some(&attempt("2026-06-01T00:00:00Z")),
             &[],
         )
         .await
@@ -518,7 +560,7 @@ async fn the_fleet_shows_what_another_node_wrote(h: Harness) {
             t,
             pbx.id,
             &reading("2026-06-01T00:00:02Z", facts("K9", "2026-07-01T00:00:00Z")),
-            &attempt("2026-06-01T00:00:00Z"),
+            Some(&attempt("2026-06-01T00:00:00Z")),
             &[],
         )
         .await
@@ -547,7 +589,7 @@ async fn the_fleet_of_five_thousand_instances_comes_in_one_query(h: Harness) {
                     t,
                     pbx.id,
                     &reading("2026-06-01T00:00:02Z", facts("K", "2026-07-01T00:00:00Z")),
-                    &attempt("2026-06-01T00:00:00Z"),
+                    Some(&attempt("2026-06-01T00:00:00Z")),
                     &[],
                 )
                 .await
@@ -591,7 +633,7 @@ async fn history_of_an_unknown_instance_is_not_found(h: Harness) {
                 t,
                 missing,
                 &reading("2026-06-01T00:00:02Z", facts("K", "2026-07-01T00:00:00Z")),
-                &attempt("2026-06-01T00:00:00Z"),
+                Some(&attempt("2026-06-01T00:00:00Z")),
                 &[],
             )
             .await,
@@ -612,6 +654,7 @@ async fn history_of_an_unknown_instance_is_not_found(h: Harness) {
 conformance!(
     a_reading_is_recorded_with_its_attempt_and_events,
     a_failed_read_keeps_the_last_good_license_and_says_why,
+    an_unknown_stored_failure_kind_reads_back_as_unknown,
     a_reading_is_all_or_nothing,
     an_older_reading_recorded_late_does_not_replace_a_newer_current_license,
     the_fleet_lists_every_instance_with_its_customer_and_license,

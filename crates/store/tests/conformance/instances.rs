@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use runway_core::Secret;
+use runway_core::{BaseUrl, PollInterval, Secret};
 use runway_store::{
-    Credentials, DEFAULT_POLL_INTERVAL, InstanceUpdate, Login, LoginKind, NewInstance,
-    ReadingSource, TlsOptions,
+    Credentials, InstanceUpdate, Login, LoginKind, NewInstance, NewReading, ReadingSource,
+    TlsOptions,
 };
 
 use crate::harness::{
@@ -21,7 +21,7 @@ async fn an_instance_keeps_its_settings_and_is_due_at_creation(h: Harness) {
     let mut new = NewInstance::new(
         c,
         "Head office",
-        "https://pbx.acme.example:5001/",
+        Some(url("https://PBX.acme.example:5001/")),
         Login::Pbx(api_client("s3cret")),
     );
     new.tls = TlsOptions {
@@ -31,11 +31,19 @@ async fn an_instance_keeps_its_settings_and_is_due_at_creation(h: Harness) {
     let created = store.create_instance(t, &new, now).await.unwrap();
     assert_eq!(created.name, "Head office");
     assert_eq!(created.customer_name, "Acme");
-    assert_eq!(created.base_url, "https://pbx.acme.example:5001");
+    assert_eq!(
+        created
+            .base_url
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("https://pbx.acme.example:5001"),
+        "stored in its normal form"
+    );
     assert_eq!(created.login_kind, LoginKind::ApiClient);
     assert_eq!(created.login_identity.as_deref(), Some("runway"));
     assert!(!created.has_totp);
-    assert_eq!(created.poll_interval, DEFAULT_POLL_INTERVAL);
+    assert_eq!(created.poll_interval, PollInterval::DEFAULT);
     assert!(created.enabled);
     assert_eq!(created.tls, new.tls);
     assert_eq!((created.created_at, created.updated_at), (now, now));
@@ -75,7 +83,7 @@ async fn credentials_of_every_login_kind_come_back_decrypted(h: Harness) {
         let new = NewInstance::new(
             c,
             format!("pbx-{n}"),
-            "https://pbx.example.com",
+            Some(url("https://pbx.example.com")),
             Login::Pbx(credentials.clone()),
         );
         let created = store.create_instance(t, &new, now).await.unwrap();
@@ -98,59 +106,115 @@ async fn credentials_of_every_login_kind_come_back_decrypted(h: Harness) {
     }
 }
 
-async fn a_manual_instance_carries_typed_in_facts_as_its_current_license(h: Harness) {
+fn url(text: &str) -> BaseUrl {
+    BaseUrl::parse(text).unwrap()
+}
+
+fn manual_reading(read_at: &str, facts: runway_core::LicenseFacts) -> NewReading {
+    NewReading {
+        read_at: at(read_at),
+        source: ReadingSource::Manual,
+        facts,
+        raw_body: None,
+    }
+}
+
+async fn a_manual_instance_takes_its_license_as_manual_readings_and_only_those(h: Harness) {
     let store = h.store();
     let t = tenant(store, "Acme MSP").await;
     let c = customer(store, t, "Acme").await;
     let now = at("2026-06-01T08:00:00Z");
-    let typed = facts("MANUAL-KEY", "2026-12-31T00:00:00Z");
-    let new = NewInstance::new(c, "Closed site", "", Login::Manual(Box::new(typed.clone())));
+    let new = NewInstance::new(c, "Closed site", None, Login::Manual);
     let created = store.create_instance(t, &new, now).await.unwrap();
     assert_eq!(created.login_kind, LoginKind::Manual);
     assert_eq!(created.login_identity, None);
-    assert_eq!(created.base_url, "");
+    assert_eq!(created.base_url, None);
+    assert_eq!(
+        store.license(t, created.id).await.unwrap(),
+        runway_store::LicenseState::default(),
+        "creating an instance records no license"
+    );
 
+    let typed = facts("MANUAL-KEY", "2026-12-31T00:00:00Z");
+    let id = store
+        .record_reading(
+            t,
+            created.id,
+            &manual_reading("2026-06-01T08:00:00Z", typed.clone()),
+            None,
+            &[],
+        )
+        .await
+        .unwrap();
     let license = store.license(t, created.id).await.unwrap();
     let good = license.good.unwrap();
     assert_eq!(
-        (good.facts, good.source, good.read_at),
-        (typed, ReadingSource::Manual, now)
+        (good.reading_id, good.facts, good.source, good.read_at),
+        (id, typed, ReadingSource::Manual, now)
     );
-    assert_eq!(license.last_attempt, None);
+    assert_eq!(license.last_attempt, None, "nothing was read from a PBX");
+    assert!(store.attempts(t, created.id, 10).await.unwrap().is_empty());
     let readings = store.readings(t, created.id, 10).await.unwrap();
-    assert_eq!(readings.len(), 1);
-    assert_eq!(
-        (readings[0].id, readings[0].raw_body.clone()),
-        (good.reading_id, None)
-    );
-
+    assert_eq!((readings.len(), readings[0].raw_body.clone()), (1, None));
     assert_invalid(store.credentials(t, created.id).await, "manual instance");
-    let later = at("2026-07-01T00:00:00Z");
-    let renewed = facts("MANUAL-KEY", "2027-12-31T00:00:00Z");
-    let id = store
-        .set_manual_license(t, created.id, &renewed, later, &[])
-        .await
-        .unwrap();
-    let good = store.license(t, created.id).await.unwrap().good.unwrap();
-    assert_eq!(
-        (good.reading_id, good.facts, good.read_at),
-        (id, renewed, later)
-    );
-    assert_eq!(store.readings(t, created.id, 10).await.unwrap().len(), 2);
 
+    // A PBX reading is refused for a manual instance, and a manual one for a polled instance.
+    assert_invalid(
+        store
+            .record_reading(
+                t,
+                created.id,
+                &reading("2026-06-02T00:00:00Z", facts("K", "2027-01-01T00:00:00Z")),
+                Some(&attempt("2026-06-02T00:00:00Z")),
+                &[],
+            )
+            .await,
+        "manual instance",
+    );
     let polled = instance(store, t, c, "polled", now).await;
     assert_invalid(
         store
-            .set_manual_license(
+            .record_reading(
                 t,
                 polled.id,
-                &facts("K", "2027-01-01T00:00:00Z"),
-                later,
+                &manual_reading("2026-06-02T00:00:00Z", facts("K", "2027-01-01T00:00:00Z")),
+                None,
                 &[],
             )
             .await,
         "only manual instances",
     );
+    assert_eq!(store.readings(t, created.id, 10).await.unwrap().len(), 1);
+}
+
+async fn updating_an_instance_writes_no_license(h: Harness) {
+    let store = h.store();
+    let t = tenant(store, "Acme MSP").await;
+    let c = customer(store, t, "Acme").await;
+    let now = at("2026-06-01T08:00:00Z");
+    let pbx = instance(store, t, c, "pbx", now).await;
+    store
+        .record_reading(
+            t,
+            pbx.id,
+            &reading("2026-06-01T08:00:02Z", facts("K1", "2026-07-01T00:00:00Z")),
+            Some(&attempt("2026-06-01T08:00:00Z")),
+            &[],
+        )
+        .await
+        .unwrap();
+    let before = store.license(t, pbx.id).await.unwrap();
+    // Turning it manual drops its credentials and keeps its license until one is typed in.
+    let mut update = InstanceUpdate::from_instance(&pbx);
+    update.login = Some(Login::Manual);
+    let manual = store
+        .update_instance(t, pbx.id, &update, at("2026-06-02T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(manual.login_kind, LoginKind::Manual);
+    assert_invalid(store.credentials(t, pbx.id).await, "manual instance");
+    assert_eq!(store.license(t, pbx.id).await.unwrap(), before);
+    assert_eq!(store.readings(t, pbx.id, 10).await.unwrap().len(), 1);
 }
 
 async fn updating_an_instance_keeps_credentials_unless_new_ones_are_given(h: Harness) {
@@ -165,8 +229,8 @@ async fn updating_an_instance_keeps_credentials_unless_new_ones_are_given(h: Har
     let later = at("2026-06-02T08:00:00Z");
     let mut update = InstanceUpdate::from_instance(&pbx);
     update.name = "PBX main".into();
-    update.base_url = "https://new.example.com".into();
-    update.poll_interval = Duration::from_hours(1);
+    update.base_url = Some(url("https://new.example.com"));
+    update.poll_interval = PollInterval::new(Duration::from_hours(1)).unwrap();
     update.customer_id = other_customer;
     let updated = store
         .update_instance(t, pbx.id, &update, later)
@@ -175,15 +239,15 @@ async fn updating_an_instance_keeps_credentials_unless_new_ones_are_given(h: Har
     assert_eq!(
         (
             updated.name.as_str(),
-            updated.base_url.as_str(),
-            updated.poll_interval,
+            updated.base_url.as_ref().map(ToString::to_string),
+            updated.poll_interval.get(),
             updated.customer_name.as_str(),
             updated.updated_at,
             updated.created_at
         ),
         (
             "PBX main",
-            "https://new.example.com",
+            Some("https://new.example.com".to_owned()),
             Duration::from_hours(1),
             "Other",
             later,
@@ -215,7 +279,12 @@ async fn updating_an_instance_keeps_credentials_unless_new_ones_are_given(h: Har
         "this customer already has an instance named \"TAKEN\"",
     );
     // The old name is free again under the customer the instance moved away from.
-    let reused = NewInstance::new(c, "PBX", "https://x.example", Login::Pbx(api_client("s")));
+    let reused = NewInstance::new(
+        c,
+        "PBX",
+        Some(url("https://x.example")),
+        Login::Pbx(api_client("s")),
+    );
     store.create_instance(t, &reused, now).await.unwrap();
 }
 
@@ -227,22 +296,15 @@ async fn bad_instance_settings_are_refused_with_a_reason(h: Harness) {
     let valid = NewInstance::new(
         c,
         "pbx",
-        "https://pbx.example.com",
+        Some(url("https://pbx.example.com")),
         Login::Pbx(api_client("s")),
     );
 
-    let mut bad_url = valid.clone();
-    bad_url.base_url = "pbx.example.com".into();
+    let mut no_url = valid.clone();
+    no_url.base_url = None;
     assert_invalid(
-        store.create_instance(t, &bad_url, now).await,
-        "must be an http(s) URL",
-    );
-
-    let mut too_often = valid.clone();
-    too_often.poll_interval = Duration::from_secs(10);
-    assert_invalid(
-        store.create_instance(t, &too_often, now).await,
-        "poll interval",
+        store.create_instance(t, &no_url, now).await,
+        "needs its address",
     );
 
     let mut no_secret = valid.clone();
@@ -322,7 +384,7 @@ async fn deleting_an_instance_deletes_its_history(h: Harness) {
                 t,
                 pbx.id,
                 &reading("2026-06-01T08:00:01Z", facts("K", "2027-01-01T00:00:00Z")),
-                &attempt("2026-06-01T08:00:00Z"),
+                Some(&attempt("2026-06-01T08:00:00Z")),
                 &[crate::history::event("2026-06-01T08:00:01Z")],
             )
             .await
@@ -371,7 +433,8 @@ async fn instances_are_listed_by_customer_then_name(h: Harness) {
 conformance!(
     an_instance_keeps_its_settings_and_is_due_at_creation,
     credentials_of_every_login_kind_come_back_decrypted,
-    a_manual_instance_carries_typed_in_facts_as_its_current_license,
+    a_manual_instance_takes_its_license_as_manual_readings_and_only_those,
+    updating_an_instance_writes_no_license,
     updating_an_instance_keeps_credentials_unless_new_ones_are_given,
     bad_instance_settings_are_refused_with_a_reason,
     disabling_and_enabling_an_instance,

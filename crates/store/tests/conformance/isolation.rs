@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 
 use runway_core::Secret;
 use runway_store::{
-    CustomerDraft, InstanceUpdate, Login, NewInstance, NewUser, Role, Store, TenantId,
-    TenantSettings, UserUpdate,
+    CustomerDraft, InstanceUpdate, Login, NewInstance, NewReading, NewUser, ReadingSource, Role,
+    Store, TenantId, TenantSettings, UserUpdate,
 };
 
 use crate::harness::{
@@ -67,7 +67,7 @@ async fn nothing_of_one_tenant_is_reachable_through_another(h: Harness) {
                 "2026-06-01T00:00:02Z",
                 facts("KEY-A", "2026-07-01T00:00:00Z"),
             ),
-            &attempt("2026-06-01T00:00:00Z"),
+            Some(&attempt("2026-06-01T00:00:00Z")),
             &[event("2026-06-01T00:00:02Z")],
         )
         .await
@@ -75,13 +75,23 @@ async fn nothing_of_one_tenant_is_reachable_through_another(h: Harness) {
     let manual_a = store
         .create_instance(
             a,
-            &NewInstance::new(
-                customer_a,
-                "manual",
-                "",
-                Login::Manual(Box::new(facts("KEY-M", "2026-09-01T00:00:00Z"))),
-            ),
+            &NewInstance::new(customer_a, "manual", None, Login::Manual),
             now,
+        )
+        .await
+        .unwrap();
+    store
+        .record_reading(
+            a,
+            manual_a.id,
+            &NewReading {
+                read_at: now,
+                source: ReadingSource::Manual,
+                facts: facts("KEY-M", "2026-09-01T00:00:00Z"),
+                raw_body: None,
+            },
+            None,
+            &[],
         )
         .await
         .unwrap();
@@ -125,7 +135,7 @@ async fn nothing_of_one_tenant_is_reachable_through_another(h: Harness) {
                 &NewInstance::new(
                     customer_a,
                     "planted",
-                    "https://x.example",
+                    Some(runway_core::BaseUrl::parse("https://x.example").unwrap()),
                     Login::Pbx(crate::harness::api_client("s")),
                 ),
                 now,
@@ -142,11 +152,16 @@ async fn nothing_of_one_tenant_is_reachable_through_another(h: Harness) {
     assert_not_found(store.credentials(b, pbx_a.id).await);
     assert_not_found(
         store
-            .set_manual_license(
+            .record_reading(
                 b,
                 manual_a.id,
-                &facts("EVIL", "2030-01-01T00:00:00Z"),
-                now,
+                &NewReading {
+                    read_at: now,
+                    source: ReadingSource::Manual,
+                    facts: facts("EVIL", "2030-01-01T00:00:00Z"),
+                    raw_body: None,
+                },
+                None,
                 &[],
             )
             .await,
@@ -164,7 +179,7 @@ async fn nothing_of_one_tenant_is_reachable_through_another(h: Harness) {
                     "2026-06-02T00:00:00Z",
                     facts("EVIL", "2030-01-01T00:00:00Z"),
                 ),
-                &attempt("2026-06-02T00:00:00Z"),
+                Some(&attempt("2026-06-02T00:00:00Z")),
                 &[event("2026-06-02T00:00:00Z")],
             )
             .await,
@@ -176,7 +191,7 @@ async fn nothing_of_one_tenant_is_reachable_through_another(h: Harness) {
                 pbx_a.id,
                 &attempt("2026-06-02T00:00:00Z"),
                 &runway_store::AttemptError {
-                    kind: "timeout".into(),
+                    kind: runway_store::FailureKind::Timeout,
                     message: "planted".into(),
                 },
                 &[],

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use runway_store::{InstanceId, Login, NewInstance};
 
-use crate::harness::{Harness, assert_not_found, at, customer, facts, instance, tenant};
+use crate::harness::{Harness, assert_not_found, at, customer, instance, tenant};
 
 const LEASE: Duration = Duration::from_mins(5);
 
@@ -21,12 +21,7 @@ async fn only_due_enabled_polled_unleased_instances_are_leased_soonest_first(h: 
         .set_instance_enabled(t, disabled.id, false, at("2026-06-01T07:00:00Z"))
         .await
         .unwrap();
-    let manual = NewInstance::new(
-        c,
-        "manual",
-        "",
-        Login::Manual(Box::new(facts("K", "2027-01-01T00:00:00Z"))),
-    );
+    let manual = NewInstance::new(c, "manual", None, Login::Manual);
     store
         .create_instance(t, &manual, at("2026-06-01T07:00:00Z"))
         .await

@@ -29,7 +29,7 @@ async fn credentials_are_stored_encrypted(h: Harness) {
     let new = NewInstance::new(
         c,
         "pbx",
-        "https://pbx.example.com",
+        Some(runway_core::BaseUrl::parse("https://pbx.example.com").unwrap()),
         Login::Pbx(user_login()),
     );
     let pbx = store
@@ -70,7 +70,7 @@ async fn a_different_key_cannot_open_the_database(mut h: Harness) {
     let new = NewInstance::new(
         c,
         "pbx",
-        "https://pbx.example.com",
+        Some(runway_core::BaseUrl::parse("https://pbx.example.com").unwrap()),
         Login::Pbx(user_login()),
     );
     let pbx = store
@@ -109,7 +109,12 @@ async fn a_ciphertext_moved_to_another_row_or_tenant_does_not_open(h: Harness) {
     let victim = store
         .create_instance(
             a,
-            &NewInstance::new(ca, "victim", "https://v.example", login("victim")),
+            &NewInstance::new(
+                ca,
+                "victim",
+                Some(runway_core::BaseUrl::parse("https://v.example").unwrap()),
+                login("victim"),
+            ),
             now,
         )
         .await
@@ -117,7 +122,12 @@ async fn a_ciphertext_moved_to_another_row_or_tenant_does_not_open(h: Harness) {
     let same_tenant = store
         .create_instance(
             a,
-            &NewInstance::new(ca, "other", "https://o.example", login("other")),
+            &NewInstance::new(
+                ca,
+                "other",
+                Some(runway_core::BaseUrl::parse("https://o.example").unwrap()),
+                login("other"),
+            ),
             now,
         )
         .await
@@ -125,7 +135,12 @@ async fn a_ciphertext_moved_to_another_row_or_tenant_does_not_open(h: Harness) {
     let other_tenant = store
         .create_instance(
             b,
-            &NewInstance::new(cb, "thief", "https://t.example", login("thief")),
+            &NewInstance::new(
+                cb,
+                "thief",
+                Some(runway_core::BaseUrl::parse("https://t.example").unwrap()),
+                login("thief"),
+            ),
             now,
         )
         .await

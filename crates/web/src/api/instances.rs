@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{body, path_id};
+use crate::actions;
 use crate::auth::{Action, ApiCaller, Caller};
 use crate::edit::InstanceDraft;
 use crate::error::{ApiError, ErrorBody, WebError};
@@ -60,11 +61,15 @@ fn view(instance: &Instance, caller: &Caller) -> InstanceView {
         customer_id: instance.customer_id.0,
         customer_name: instance.customer_name.clone(),
         name: instance.name.clone(),
-        base_url: instance.base_url.clone(),
+        base_url: instance
+            .base_url
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         login_kind: instance.login_kind.to_string(),
         login_identity: instance.login_identity.clone(),
         has_totp: instance.has_totp,
-        poll_interval_minutes: instance.poll_interval.as_secs() / 60,
+        poll_interval_minutes: instance.poll_interval.minutes(),
         enabled: instance.enabled,
         has_custom_ca: instance.tls.custom_ca_pem.is_some(),
         accept_invalid_certs: instance.tls.accept_invalid_certs,
@@ -107,12 +112,8 @@ pub(crate) async fn create(
         )
         .await
         .map_err(|e| invalid(&e))?;
-    let mut new = checked.new_instance()?;
-    new.enabled = draft.enabled.unwrap_or(true);
-    let instance = state
-        .store
-        .create_instance(caller.tenant.id, &new, state.now())
-        .await?;
+    let enabled = draft.enabled.unwrap_or(true);
+    let instance = actions::create_instance(&state, &caller, &checked, enabled).await?;
     Ok((StatusCode::CREATED, Json(view(&instance, &caller))))
 }
 
@@ -162,17 +163,8 @@ pub(crate) async fn update(
         )
         .await
         .map_err(|e| invalid(&e))?;
-    let now = state.now();
-    let mut updated = state
-        .store
-        .update_instance(tenant, instance.id, &checked.update(), now)
-        .await?;
-    if let Some(enabled) = draft.enabled.filter(|e| *e != updated.enabled) {
-        updated = state
-            .store
-            .set_instance_enabled(tenant, instance.id, enabled, now)
-            .await?;
-    }
+    let updated =
+        actions::update_instance(&state, &caller, instance.id, &checked, draft.enabled).await?;
     Ok(Json(view(&updated, &caller)))
 }
 
@@ -256,7 +248,8 @@ pub struct BulkResult {
     pub error: Option<String>,
 }
 
-/// Refreshes (or reads) several instances; results in the order asked (technician).
+/// Refreshes (or reads) several instances, each once however often it is named; results in
+/// the order first named (technician). Another tenant's instance is 404.
 #[utoipa::path(post, path = "/refresh", tag = "instances", request_body = BulkInput,
     responses((status = 200, body = Vec<BulkResult>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn bulk(
@@ -264,7 +257,6 @@ pub(crate) async fn bulk(
     ApiCaller(caller): ApiCaller,
     bytes: Bytes,
 ) -> Result<Json<Vec<BulkResult>>, ApiError> {
-    caller.require(Action::Read)?;
     let input: BulkInput = body(&bytes)?;
     let trigger = match input.trigger.as_deref() {
         None | Some("refresh") => Trigger::Refresh,
@@ -275,36 +267,23 @@ pub(crate) async fn bulk(
             ))));
         }
     };
-    let own: std::collections::HashSet<i64> = state
-        .store
-        .instances(caller.tenant.id)
-        .await?
-        .iter()
-        .map(|i| i.id.0)
-        .collect();
-    if input.instances.iter().any(|id| !own.contains(id)) {
-        return Err(ApiError(WebError::NotFound));
-    }
     let ids: Vec<InstanceId> = input.instances.iter().copied().map(InstanceId).collect();
+    let results = actions::bulk_read(&state, &caller, &ids, trigger).await?;
     let now = state.now();
     let zone = &caller.tenant.settings.zone;
-    let results = state
-        .engine
-        .read_instances(caller.tenant.id, &ids, trigger)
-        .await;
     Ok(Json(
         results
             .into_iter()
-            .map(|(id, result)| match result {
+            .map(|(instance, result)| match result {
                 Ok(outcome) => BulkResult {
-                    instance_id: id.0,
+                    instance_id: instance.id.0,
                     outcome: Some(ReadOutcomeView::of(&outcome, now, zone)),
                     error: None,
                 },
                 Err(err) => BulkResult {
-                    instance_id: id.0,
+                    instance_id: instance.id.0,
                     outcome: None,
-                    error: Some(WebError::from(err).public_message()),
+                    error: Some(err.public_message()),
                 },
             })
             .collect(),

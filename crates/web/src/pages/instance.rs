@@ -3,9 +3,10 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
-use runway_store::{FleetRow, Instance, InstanceId, Trigger};
+use runway_store::{FleetInstance, FleetRow, Instance, InstanceId, Trigger};
 
 use super::Chrome;
+use crate::actions;
 use crate::auth::{Action, Caller};
 use crate::edit::instance_id;
 use crate::error::WebError;
@@ -24,6 +25,8 @@ const HISTORY: u32 = 50;
 pub(crate) struct InstancePage {
     chrome: Chrome,
     instance: Instance,
+    /// The PBX's address as shown ("—" for a manual instance without one).
+    address: String,
     row: StatusRow,
     poll_minutes: u64,
     next_poll_at: String,
@@ -48,7 +51,7 @@ async fn render(
     let now = state.now();
     let (_, row) = status_row(
         &FleetRow {
-            instance: instance.clone(),
+            instance: FleetInstance::from(&instance),
             license,
         },
         &caller.tenant,
@@ -59,7 +62,11 @@ async fn render(
     let attempts = state.store.attempts(tenant, id, HISTORY).await?;
     Ok(InstancePage {
         chrome: Chrome::of(caller),
-        poll_minutes: instance.poll_interval.as_secs() / 60,
+        poll_minutes: instance.poll_interval.minutes(),
+        address: instance
+            .base_url
+            .as_ref()
+            .map_or_else(|| "—".to_owned(), ToString::to_string),
         next_poll_at: crate::view::local_time(instance.schedule.next_poll_at, zone),
         instance,
         row,
@@ -151,7 +158,6 @@ pub(crate) async fn bulk(
     form: FormData,
 ) -> Result<BulkPage, WebError> {
     caller.require(Action::Read)?;
-    let tenant = caller.tenant.id;
     let trigger = if form.get("trigger") == "read_now" {
         Trigger::ReadNow
     } else {
@@ -162,35 +168,19 @@ pub(crate) async fn bulk(
         .iter()
         .map(|id| instance_id(id).ok_or(WebError::NotFound))
         .collect::<Result<_, _>>()?;
-    if ids.is_empty() {
-        return Err(WebError::Invalid(
-            "select at least one instance to refresh".into(),
-        ));
-    }
-    // Only the caller's own instances: one list, no per-row lookups.
-    let names: std::collections::HashMap<InstanceId, String> = state
-        .store
-        .instances(tenant)
-        .await?
-        .into_iter()
-        .map(|i| (i.id, i.name))
-        .collect();
-    if ids.iter().any(|id| !names.contains_key(id)) {
-        return Err(WebError::NotFound);
-    }
-    let results = state.engine.read_instances(tenant, &ids, trigger).await;
+    let results = actions::bulk_read(&state, &caller, &ids, trigger).await?;
     let now = state.now();
     let zone = &caller.tenant.settings.zone;
     let lines = results
         .into_iter()
-        .map(|(id, result)| {
+        .map(|(instance, result)| {
             let (outcome, error) = match result {
                 Ok(outcome) => (Some(ReadOutcomeView::of(&outcome, now, zone)), None),
-                Err(err) => (None, Some(WebError::from(err).public_message())),
+                Err(err) => (None, Some(err.public_message())),
             };
             BulkLine {
-                instance_id: id.0,
-                name: names.get(&id).cloned().unwrap_or_default(),
+                instance_id: instance.id.0,
+                name: instance.name,
                 outcome,
                 error,
             }

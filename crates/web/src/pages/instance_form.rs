@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use runway_store::{Customer, Instance, InstanceId};
 
 use super::{Chrome, Refused as _};
+use crate::actions;
 use crate::auth::{Action, Caller};
 use crate::edit::{InstanceDraft, instance_id};
 use crate::error::WebError;
@@ -155,14 +156,7 @@ pub(crate) async fn create(
         .check(&*state.store, caller.tenant.id, zone, None)
         .await
     {
-        Ok(checked) => match checked.new_instance() {
-            Ok(new) => state
-                .store
-                .create_instance(caller.tenant.id, &new, state.now())
-                .await
-                .map_err(WebError::from),
-            Err(err) => Err(err),
-        },
+        Ok(checked) => actions::create_instance(&state, &caller, &checked, true).await,
         Err(errors) => {
             let page = form_page(&state, &caller, None, draft, errors, String::new(), None).await?;
             return Ok(super::unprocessable(page));
@@ -241,18 +235,9 @@ pub(crate) async fn update(
             .refused());
         }
     };
-    match state
-        .store
-        .update_instance(
-            caller.tenant.id,
-            instance.id,
-            &checked.update(),
-            state.now(),
-        )
-        .await
-    {
+    match actions::update_instance(&state, &caller, instance.id, &checked, None).await {
         Ok(_) => Ok(Redirect::to(&format!("/instances/{}", instance.id)).into_response()),
-        Err(err) => match WebError::from(err) {
+        Err(err) => match err {
             WebError::Invalid(message) | WebError::Conflict(message) => Ok(form_page(
                 &state,
                 &caller,

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use runway_clock::ManualClock;
 use runway_core::Zone;
-use runway_engine::{Engine, EngineConfig, ManualClock, SchedulePolicy};
+use runway_engine::{Engine, EngineConfig, SchedulePolicy};
 use runway_sim::{Scenario, ScenarioFormat, Scheme, SimHandle, SimOptions, SimServer};
+use runway_sim_fleet::load_sim_fleet;
 use runway_store::{InstanceId, NewUser, Role, Store, TenantId, TenantSettings, Trigger};
-use runway_testkit::{Backend, TestDb, load_sim_fleet};
+use runway_testkit::{Backend, TestDb};
 use runway_threecx::ReadLimits;
 use runway_web::{AppState, WebSettings};
 

@@ -47,8 +47,12 @@ async fn refresh_license_shows_the_expiry_before_and_after_a_pending_renewal() {
     assert!(!refreshed.body.contains("id=\"read-error\""));
     // History shows the change, the refresh event and the attempt.
     assert!(
-        refreshed.body.contains("expiry: "),
-        "reading history lists the change"
+        refreshed.body.contains(&format!(
+            "expiry {} → {}",
+            date_in(app.now, 12),
+            date_in(app.now, 377)
+        )),
+        "reading history lists the change in the tenant's dates"
     );
     assert!(refreshed.body.contains("refresh_performed"));
     let stored = app
@@ -149,6 +153,67 @@ async fn bulk_refresh_reads_the_selected_rows() {
         .await
         .json();
     assert_eq!(api[0]["outcome"]["succeeded"], true);
+}
+
+/// A bulk request reads each instance once however often it names it, in the order first
+/// named, so no request makes the engine read more instances than the tenant has.
+#[tokio::test]
+async fn bulk_refresh_reads_each_named_instance_once_and_never_more_than_the_fleet() {
+    let app = spawn_app().await;
+    let technician = app.signed_in("technician@acme.example").await;
+    let (a, b) = (app.id("warning").0, app.id("active").0);
+    let attempts_of = |id| {
+        let store = app.store.clone();
+        let tenant = app.tenant;
+        async move {
+            store
+                .attempts(tenant, runway_store::InstanceId(id), 100)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    let (before_a, before_b) = (attempts_of(a).await, attempts_of(b).await);
+    let named = serde_json::json!({"instances": [a, a, b, a, b, a], "trigger": "read_now"});
+    let reply = technician.post_json("/api/v1/refresh", &named).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let results = reply.json();
+    let ids: Vec<i64> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["instance_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [a, b], "one result per instance, in the order first named");
+    assert_eq!(
+        (attempts_of(a).await, attempts_of(b).await),
+        (before_a + 1, before_b + 1),
+        "each read once"
+    );
+
+    // Every instance named twice over: exactly the fleet is read, once each.
+    let fleet: Vec<i64> = app
+        .store
+        .instances(app.tenant)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.id.0)
+        .collect();
+    let twice: Vec<(&str, String)> = fleet
+        .iter()
+        .chain(fleet.iter())
+        .map(|id| ("instance", id.to_string()))
+        .chain([("trigger", "read_now".to_owned())])
+        .collect();
+    let form: Vec<(&str, &str)> = twice.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = technician.post_form("/refresh", &form).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(
+        page.body.matches("<tr data-instance-id=").count(),
+        fleet.len(),
+        "one line per instance of the fleet"
+    );
 }
 
 #[tokio::test]
@@ -302,6 +367,10 @@ async fn instances_are_added_edited_and_deleted_and_secrets_are_never_shown_back
         .location()
         .trim_start_matches("/instances/")
         .to_owned();
+    // Saving read the PBX at once: the page the user lands on shows the license.
+    let landed = admin.get(created.location()).await;
+    assert!(!landed.body.contains("Not read yet"), "{}", landed.body);
+    assert!(landed.body.contains(&date_in(app.now, 45)), "{}", landed.body);
     let edit = admin.get(&format!("/instances/{new_id}/edit")).await;
     assert!(
         !edit.body.contains("s-warning"),

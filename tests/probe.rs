@@ -23,7 +23,7 @@ async fn probe(args: Vec<String>, secret: &str) -> Output {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn probe_prints_the_license_as_json_and_says_why_a_read_failed_without_the_secret() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/demo.toml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/demo.toml");
     let scenario = Scenario::load(&path, jiff::Timestamp::now()).unwrap();
     let sim = SimServer::start(scenario.clone(), SimOptions::default())
         .await

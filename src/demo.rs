@@ -10,7 +10,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use jiff::Timestamp;
-use runway_engine::{Engine, EngineConfig, SystemClock};
+use runway_clock::SystemClock;
+use runway_engine::{Engine, EngineConfig};
 use runway_sim::{Scenario, ScenarioFormat, Scheme, SimOptions, SimServer};
 use runway_store::{OpenOptions, SecretKey};
 use runway_threecx::ReadLimits;
@@ -20,7 +21,7 @@ use crate::config::{Shutdown, bind, exit_code, init_logging};
 use crate::serve::run_until_shutdown;
 
 /// The demo fleet, built into the binary so the demo runs from anywhere.
-const DEMO_SCENARIO: &str = include_str!("../../../scenarios/demo.toml");
+const DEMO_SCENARIO: &str = include_str!("../scenarios/demo.toml");
 /// The demo login, printed at start and written in the README.
 pub(crate) const DEMO_EMAIL: &str = "demo@runway.local";
 /// The demo password.
@@ -32,6 +33,10 @@ pub(crate) struct DemoArgs {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Check that the dashboard answers — the sign-in page, and the whole fleet through the
+    /// API — then stop; exit status 0 only if it did (for scripts and CI).
+    #[arg(long)]
+    exit_when_ready: bool,
 }
 
 pub(crate) async fn run(args: DemoArgs) -> ExitCode {
@@ -58,7 +63,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let data = tempfile::tempdir().context("cannot create a temporary data directory")?;
     let url = format!("sqlite://{}", data.path().join("runway.db").display());
     let store = runway_store::open(&url, OpenOptions::new(SecretKey::generate()?)).await?;
-    let (tenant, _owner) = runway_web::init_tenant(
+    let (tenant, owner) = runway_web::init_tenant(
         &store,
         "Northwind Telecom (demo)",
         "America/New_York",
@@ -67,7 +72,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     )
     .await?;
     let fleet =
-        runway_testkit::load_sim_fleet(&*store, tenant.id, &sim, &scenario, Scheme::Https, now)
+        runway_sim_fleet::load_sim_fleet(&*store, tenant.id, &sim, &scenario, Scheme::Https, now)
             .await?;
 
     let config = EngineConfig {
@@ -86,25 +91,79 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         first.succeeded, first.failed
     );
 
-    run_until_shutdown(
-        engine,
-        WebSettings::default(),
-        listener,
-        Shutdown::on_signal(),
-        |_| {
-            println!();
-            println!("  Runway demo: http://{address}/");
-            println!("  Sign in as {DEMO_EMAIL} with password {DEMO_PASSWORD}");
-            println!();
-            println!(
-                "  Try \"Refresh license\" on Harbor Dental – Main Office or Lakeview – High \
+    let (verdict, checked) = tokio::sync::oneshot::channel();
+    let shutdown = if args.exit_when_ready {
+        let (token, _) =
+            runway_web::create_api_token(&store, tenant.id, owner.id, "demo check", now).await?;
+        let expected = fleet.len();
+        Shutdown::on_signal_or(async move {
+            let _ = verdict.send(check_answers(address, &token, expected).await);
+        })
+    } else {
+        Shutdown::on_signal()
+    };
+    run_until_shutdown(engine, WebSettings::default(), listener, shutdown, |_| {
+        println!();
+        println!("  Runway demo: http://{address}/");
+        println!("  Sign in as {DEMO_EMAIL} with password {DEMO_PASSWORD}");
+        println!();
+        println!(
+            "  Try \"Refresh license\" on Harbor Dental – Main Office or Lakeview – High \
                  School: 3CX holds a renewal for them."
-            );
-            println!("  Ctrl-C to stop (the demo's data is thrown away).");
-        },
-    )
+        );
+        println!("  Ctrl-C to stop (the demo's data is thrown away).");
+    })
     .await?;
     sim.shutdown().await;
     drop(data);
+    if args.exit_when_ready {
+        checked
+            .await
+            .context("the dashboard check did not finish")??;
+        println!(
+            "The dashboard answered: sign-in page and all {} instances.",
+            fleet.len()
+        );
+    }
+    Ok(())
+}
+
+/// Asks the running demo for its sign-in page and, with an API token of the demo user, for
+/// the License Status rows: both must answer, with the whole fleet.
+async fn check_answers(
+    address: SocketAddr,
+    token: &runway_core::Secret,
+    expected_rows: usize,
+) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("cannot build an HTTP client")?;
+    let login = client
+        .get(format!("http://{address}/login"))
+        .send()
+        .await
+        .context("the sign-in page did not answer")?;
+    anyhow::ensure!(
+        login.status().is_success(),
+        "the sign-in page answered {}",
+        login.status()
+    );
+    let licenses: serde_json::Value = client
+        .get(format!("http://{address}/api/v1/licenses"))
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .context("the License Status API did not answer")?
+        .error_for_status()
+        .context("the License Status API refused")?
+        .json()
+        .await
+        .context("the License Status API answered something other than JSON")?;
+    let rows = licenses["rows"].as_array().map_or(0, Vec::len);
+    anyhow::ensure!(
+        rows == expected_rows,
+        "the License Status API listed {rows} instances, not {expected_rows}"
+    );
     Ok(())
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use runway_engine::{Engine, EngineConfig, SystemClock};
+use runway_clock::SystemClock;
+use runway_engine::{Engine, EngineConfig};
 use runway_threecx::ReadLimits;
 use runway_web::{AppState, WebSettings};
 

@@ -1,6 +1,7 @@
 //! What `serve`, `demo` and `admin` share: where the data lives, the database, logging, and
 //! the shutdown signal.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -113,9 +114,17 @@ pub(crate) struct Shutdown(tokio::sync::watch::Receiver<bool>);
 impl Shutdown {
     /// Starts watching for Ctrl-C / SIGTERM.
     pub(crate) fn on_signal() -> Shutdown {
+        Shutdown::on_signal_or(std::future::pending())
+    }
+
+    /// Starts watching for Ctrl-C / SIGTERM, and stops by itself once `done` completes.
+    pub(crate) fn on_signal_or(done: impl Future<Output = ()> + Send + 'static) -> Shutdown {
         let (sender, receiver) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
-            shutdown_signal().await;
+            tokio::select! {
+                () = shutdown_signal() => {}
+                () = done => {}
+            }
             let _ = sender.send(true);
         });
         Shutdown(receiver)

@@ -1,12 +1,18 @@
-//! A simulated fleet loaded into a store.
+//! # runway-sim-fleet: a simulated fleet loaded into a store
+//!
+//! [`load_fleet`] turns a `runway-sim` scenario into customers and instances of a tenant, with
+//! each PBX's credentials and the simulator's CA certificate, so the engine reads simulated
+//! PBXs exactly as it reads real ones. `runway demo`, the benchmarks and the tests use it.
+//! It is a crate of its own (not part of the test kit) because the shipped binary links it for
+//! the demo, and the binary must not link test support.
 
 use std::collections::HashMap;
 
-use runway_core::Secret;
+use runway_core::{BaseUrl, Secret};
 use runway_sim::{Scenario, Scheme, SimHandle};
 use runway_store::{
-    Credentials, CustomerDraft, CustomerId, InstanceId, Login, NewInstance, Store, TenantId,
-    TlsOptions,
+    Credentials, CustomerDraft, CustomerId, InstanceId, Login, NewInstance, Store, StoreError,
+    TenantId, TlsOptions,
 };
 
 /// One simulated PBX as an instance of the store.
@@ -66,7 +72,10 @@ pub async fn load_fleet(
             customers.insert(pbx.customer.clone(), id);
             id
         };
-        let base_url = url_of(&pbx.id).unwrap_or_default();
+        let base_url = url_of(&pbx.id)
+            .map(|url| BaseUrl::parse(&url))
+            .transpose()
+            .map_err(|err| StoreError::invalid(format!("PBX {}: {err}", pbx.id)))?;
         let mut new = NewInstance::new(
             customer,
             &pbx.name,

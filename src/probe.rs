@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use runway_core::{DaysLeft, LicenseFacts, LicenseStatus, Timestamp, Zone};
-use runway_threecx::{
-    Connector, LicenseReading, Login, PbxTarget, ReadLimits, TlsOptions, parse_base_url,
-    validate_totp_secret,
+use runway_core::{
+    BaseUrl, Credentials, DaysLeft, LicenseFacts, LicenseStatus, Timestamp, TlsOptions, Zone,
+    check_ca_pem,
 };
+use runway_threecx::{Connector, LicenseReading, PbxTarget, ReadLimits, validate_totp_secret};
 use serde_json::json;
 
 use crate::secrets::read_secret;
@@ -128,7 +128,7 @@ pub(crate) async fn run(args: ProbeArgs) -> ExitCode {
 }
 
 fn settings(args: &ProbeArgs) -> anyhow::Result<(PbxTarget, Zone, ReadLimits)> {
-    let base_url = parse_base_url(&args.base_url)?;
+    let base_url = BaseUrl::parse(&args.base_url)?;
     let zone = Zone::parse(&args.zone)?;
     let secret = read_secret(
         "secret",
@@ -159,12 +159,12 @@ fn settings(args: &ProbeArgs) -> anyhow::Result<(PbxTarget, Zone, ReadLimits)> {
             if totp.is_some() {
                 bail!("a TOTP secret is only used with --login user");
             }
-            Login::ApiClient {
+            Credentials::ApiClient {
                 client_id: need(&args.client_id, "--client-id")?,
-                secret,
+                client_secret: secret,
             }
         }
-        LoginKind::User => Login::User {
+        LoginKind::User => Credentials::User {
             username: need(&args.username, "--username")?,
             password: secret,
             totp_secret: totp,
@@ -173,17 +173,18 @@ fn settings(args: &ProbeArgs) -> anyhow::Result<(PbxTarget, Zone, ReadLimits)> {
             if totp.is_some() {
                 bail!("a TOTP secret is only used with --login user");
             }
-            Login::Legacy {
+            Credentials::Legacy {
                 username: need(&args.username, "--username")?,
                 password: secret,
             }
         }
     };
     let custom_ca_pem = match &args.ca_cert {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the CA certificate {}", path.display()))?,
-        ),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the CA certificate {}", path.display()))?;
+            check_ca_pem(&text).with_context(|| format!("{}", path.display()))?
+        }
         None => None,
     };
     let tls = TlsOptions {
@@ -197,7 +198,7 @@ fn settings(args: &ProbeArgs) -> anyhow::Result<(PbxTarget, Zone, ReadLimits)> {
     Ok((
         PbxTarget {
             base_url,
-            login,
+            credentials: login,
             tls,
         },
         zone,
@@ -251,7 +252,7 @@ fn success_text(
             "{} ({}, login {})",
             target.base_url,
             reading.api.as_str(),
-            target.login.kind()
+            target.credentials.kind()
         ),
     );
     line("FQDN", or_dash(facts.fqdn.as_deref()));

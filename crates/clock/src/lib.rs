@@ -1,4 +1,10 @@
-//! Where the engine gets "now": a parameter, so tests move time without sleeping.
+//! # runway-clock: where Runway gets "now"
+//!
+//! Every instant that drives scheduling, recording and reminders comes from a [`Clock`] the
+//! caller is given, never from `now()` deep inside the code, so tests move time without
+//! sleeping: [`SystemClock`] in the binary, [`ManualClock`] in tests and simulations. It is a
+//! crate of its own so that the engine, the web layer and the alerts take the same clock
+//! without depending on one another; `runway-core`'s rules take the instant itself.
 
 use std::fmt;
 use std::sync::Mutex;
