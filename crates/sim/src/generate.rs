@@ -1,11 +1,11 @@
 //! Synthetic fleets for benchmarks: thousands of PBXs with a realistic mix of versions, login
 //! kinds, editions and license dates, a share of them faulty, all deterministic from a seed.
 
+use data_encoding::BASE32_NOPAD;
 use rand::RngExt as _;
 use rand::seq::IndexedRandom as _;
 use serde_json::Value;
 
-use crate::encoding::base32_encode;
 use crate::faults::{EndpointScope, Fault, FaultKind, GarbageStyle, OddStyle};
 use crate::latency::Latency;
 use crate::license::{RawLicenseChange, code_is_enterprise, fair_use_max_users};
@@ -205,7 +205,7 @@ pub fn generate(spec: &FleetSpec) -> ScenarioFile {
             Login::User {
                 username: format!("admin@{slug}.example"),
                 password: format!("pw-{i}"),
-                totp_secret: mfa.then(|| base32_encode(&secret_bytes)),
+                totp_secret: mfa.then(|| BASE32_NOPAD.encode(&secret_bytes)),
             }
         };
         let days: i64 = rng.random_range(-60..=400);

@@ -29,7 +29,6 @@ mod auth;
 pub mod clock;
 pub mod control;
 pub mod dates;
-mod encoding;
 pub mod faults;
 pub mod generate;
 pub mod latency;
