@@ -7,10 +7,10 @@
 use std::collections::HashMap;
 
 use axum::http::{HeaderMap, header};
+use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
 use ring::rand::{SecureRandom, SystemRandom};
 use tokio::time::Instant;
 
-use crate::encoding::{base64url_encode, hex};
 use crate::scenario::{Login, PbxSpec};
 
 /// Name of the legacy session cookie (ASP.NET Core's default, which the v16/v18 web server
@@ -135,24 +135,24 @@ fn random_bytes<const N: usize>() -> Option<[u8; N]> {
 
 /// A random opaque token (hex).
 pub(crate) fn random_token() -> Option<String> {
-    random_bytes::<24>().map(|b| hex(&b))
+    random_bytes::<24>().map(|b| HEXLOWER.encode(&b))
 }
 
 /// A JWT-shaped access token (header.payload.signature); clients must treat it as opaque.
 pub(crate) fn access_token(pbx_id: &str, principal: &str) -> Option<String> {
     let id = random_bytes::<16>()?;
     let signature = random_bytes::<32>()?;
-    let header = base64url_encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+    let header = BASE64URL_NOPAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
     let claims = serde_json::json!({
         "iss": "runway-sim",
         "sub": principal,
         "pbx": pbx_id,
-        "jti": hex(&id),
+        "jti": HEXLOWER.encode(&id),
     });
-    let payload = base64url_encode(claims.to_string().as_bytes());
+    let payload = BASE64URL_NOPAD.encode(claims.to_string().as_bytes());
     Some(format!(
         "{header}.{payload}.{}",
-        base64url_encode(&signature)
+        BASE64URL_NOPAD.encode(&signature)
     ))
 }
 

@@ -1,13 +1,15 @@
 //! Synthetic fleets for benchmarks: thousands of PBXs with a realistic mix of versions, login
 //! kinds, editions and license dates, a share of them faulty, all deterministic from a seed.
 
+use data_encoding::BASE32_NOPAD;
+use rand::RngExt as _;
+use rand::seq::IndexedRandom as _;
 use serde_json::Value;
 
-use crate::encoding::base32_encode;
 use crate::faults::{EndpointScope, Fault, FaultKind, GarbageStyle, OddStyle};
 use crate::latency::Latency;
 use crate::license::{RawLicenseChange, code_is_enterprise, fair_use_max_users};
-use crate::rng::SplitMix64;
+use crate::rng::{self, SimRng};
 use crate::scenario::{Login, RawPbx, ScenarioFile};
 
 /// What fleet to generate.
@@ -94,30 +96,30 @@ const RESELLERS: [&str; 4] = [
     "Tailspin Networks",
 ];
 
-fn weighted<'a>(rng: &mut SplitMix64, table: &'a [(&'a str, u64)]) -> &'a str {
-    let total: u64 = table.iter().map(|(_, w)| w).sum();
-    let mut roll = rng.range(0, total.saturating_sub(1));
-    for (item, weight) in table {
-        if roll < *weight {
-            return item;
-        }
-        roll -= weight;
-    }
-    table[0].0
+/// One item of a table, drawn in proportion to its weight.
+fn weighted<'a>(rng: &mut SimRng, table: &'a [(&'a str, u64)]) -> &'a str {
+    table
+        .choose_weighted(rng, |(_, weight)| *weight)
+        .map_or(table[0].0, |(item, _)| item)
+}
+
+/// One element of a non-empty list.
+fn pick<T: Copy>(rng: &mut SimRng, items: &[T]) -> T {
+    items[rng.random_range(..items.len())]
 }
 
 fn customer_name(index: usize, seed: u64) -> String {
-    let mut rng = SplitMix64::new(seed ^ (index as u64).wrapping_mul(0x2545_f491_4f6c_dd1d));
+    let mut rng = rng::seeded(seed ^ (index as u64).wrapping_mul(0x2545_f491_4f6c_dd1d));
     format!(
         "{} {} {} {index}",
-        rng.pick(&ADJECTIVES),
-        rng.pick(&NOUNS),
-        rng.pick(&SUFFIXES)
+        pick(&mut rng, &ADJECTIVES),
+        pick(&mut rng, &NOUNS),
+        pick(&mut rng, &SUFFIXES)
     )
 }
 
-fn random_fault(rng: &mut SplitMix64) -> Fault {
-    match rng.range(0, 10) {
+fn random_fault(rng: &mut SimRng) -> Fault {
+    match rng.random_range(0..=10) {
         0 => Fault::new(FaultKind::Status {
             status: 503,
             retry_after: Some(30),
@@ -136,7 +138,7 @@ fn random_fault(rng: &mut SplitMix64) -> Fault {
             retry_after: Some(60),
         }),
         4 => Fault::new(FaultKind::Delay {
-            ms: rng.range(2_000, 8_000),
+            ms: rng.random_range(2_000..=8_000),
         }),
         5 => Fault::new(FaultKind::Hang {}),
         6 => Fault::new(FaultKind::Garbage {
@@ -159,7 +161,7 @@ fn random_fault(rng: &mut SplitMix64) -> Fault {
 /// resolve it directly).
 #[allow(clippy::too_many_lines, reason = "one PBX field after the other")]
 pub fn generate(spec: &FleetSpec) -> ScenarioFile {
-    let mut rng = SplitMix64::new(spec.seed);
+    let mut rng = rng::seeded(spec.seed);
     let latency = Value::from(spec.latency.to_string());
     let mut pbx = Vec::with_capacity(spec.count);
     let mut sites_left = 0usize;
@@ -169,7 +171,7 @@ pub fn generate(spec: &FleetSpec) -> ScenarioFile {
         // Customers own 1–12 PBXs.
         if sites_left == 0 {
             customer_index += 1;
-            sites_left = usize::try_from(rng.range(1, 12)).unwrap_or(1);
+            sites_left = rng.random_range(1..=12);
             site = 0;
         }
         sites_left -= 1;
@@ -183,7 +185,7 @@ pub fn generate(spec: &FleetSpec) -> ScenarioFile {
         let id = format!("pbx-{i:05}");
         let family = weighted(&mut rng, &VERSIONS);
         let legacy = family.starts_with("18");
-        let version = format!("{family}.{}", rng.range(20, 1400));
+        let version = format!("{family}.{}", rng.random_range(20..=1400));
         let product_code = weighted(&mut rng, &PRODUCT_CODES).to_owned();
         let perpetual = !product_code.ends_with("SPLA");
         let enterprise = code_is_enterprise(&product_code);
@@ -192,25 +194,23 @@ pub fn generate(spec: &FleetSpec) -> ScenarioFile {
                 username: "admin".to_owned(),
                 password: format!("pw-{i}"),
             }
-        } else if enterprise && rng.chance(75.0) {
+        } else if enterprise && rng.random_bool(0.75) {
             Login::ClientCredentials {
                 client_id: "runway".to_owned(),
                 client_secret: format!("sim-secret-{i:05}"),
             }
         } else {
-            let mfa = rng.chance(15.0);
-            let secret_bytes: Vec<u8> = (0..10)
-                .map(|_| rng.range(0, 255).to_le_bytes()[0])
-                .collect();
+            let mfa = rng.random_bool(0.15);
+            let secret_bytes: [u8; 10] = rng.random();
             Login::User {
                 username: format!("admin@{slug}.example"),
                 password: format!("pw-{i}"),
-                totp_secret: mfa.then(|| base32_encode(&secret_bytes)),
+                totp_secret: mfa.then(|| BASE32_NOPAD.encode(&secret_bytes)),
             }
         };
-        let days: i64 = i64::try_from(rng.range(0, 460)).unwrap_or(0) - 60;
+        let days: i64 = rng.random_range(-60..=400);
         let relative = format!("{}{}d", if days < 0 { "-" } else { "+" }, days.abs());
-        let hosted = !legacy && rng.chance(5.0);
+        let hosted = !legacy && rng.random_bool(0.05);
         let (expiry, maintenance) = if hosted {
             (
                 "2035-01-01T00:00:00Z".to_owned(),
@@ -224,18 +224,18 @@ pub fn generate(spec: &FleetSpec) -> ScenarioFile {
         } else {
             (relative.clone(), relative.clone())
         };
-        let calls = *rng.pick(&CALL_TIERS);
+        let calls = pick(&mut rng, &CALL_TIERS);
         let cap = fair_use_max_users(calls);
-        let users = u32::try_from(rng.range(1, u64::from(cap))).unwrap_or(1);
+        let users = rng.random_range(1..=cap);
         let ai_agents = if !legacy && enterprise {
-            u32::try_from(rng.range(0, 3)).unwrap_or(0)
+            rng.random_range(0..=3)
         } else {
             0
         };
-        let faults = rng
-            .chance(spec.faulty_percent)
+        // Any share: at most 0 % means none, 100 % or more means all.
+        let faults = (rng.random_range(0.0..100.0) < spec.faulty_percent)
             .then(|| vec![random_fault(&mut rng)]);
-        let renewal = (!perpetual && rng.chance(2.0)).then(|| RawLicenseChange {
+        let renewal = (!perpetual && rng.random_bool(0.02)).then(|| RawLicenseChange {
             expiry: Some(Value::from(format!("+{}d", days.max(0) + 365))),
             maintenance_expiry: Some(Value::from(format!("+{}d", days.max(0) + 365))),
             ..RawLicenseChange::default()
@@ -249,7 +249,7 @@ pub fn generate(spec: &FleetSpec) -> ScenarioFile {
             product_code: Some(product_code),
             expiry: Some(Value::from(expiry)),
             maintenance_expiry: Some(Value::from(maintenance)),
-            reseller: Some((*rng.pick(&RESELLERS)).to_owned()),
+            reseller: Some(pick(&mut rng, &RESELLERS).to_owned()),
             max_sim_calls: Some(calls),
             users: Some(users),
             ai_agents: (ai_agents > 0).then_some(ai_agents),
@@ -304,5 +304,25 @@ mod tests {
         let back =
             ScenarioFile::parse(&text, crate::scenario::ScenarioFormat::Toml, "gen.toml").unwrap();
         assert_eq!(back.resolve("gen.toml", now).unwrap(), scenario);
+    }
+
+    /// A seed names the same fleet from one build to the next (benchmark results quote their
+    /// seed). If this fails after a dependency update, the generator's stream changed: every
+    /// seed now names another fleet.
+    #[test]
+    fn a_seed_names_the_same_fleet_across_builds() {
+        let file = generate(&FleetSpec {
+            count: 2,
+            ..FleetSpec::default()
+        });
+        let first = &file.pbx[0];
+        assert_eq!(
+            first.name.as_deref(),
+            Some("Riverside Builders Group 1 — site 1")
+        );
+        assert_eq!(first.version.as_deref(), Some("20.0.10.158"));
+        assert_eq!(first.product_code.as_deref(), Some("3CXPSSPLA"));
+        assert_eq!(first.expiry, Some(Value::from("+12d")));
+        assert_eq!(file.pbx[1].version.as_deref(), Some("20.0.7.590"));
     }
 }

@@ -8,10 +8,10 @@
 use std::fmt;
 use std::time::Duration;
 
+use rand::RngExt as _;
 use serde_json::Value;
 
 use crate::dates::kind_of;
-use crate::rng::SplitMix64;
 
 /// Simulated network and processing delay before a PBX answers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -73,13 +73,11 @@ impl Latency {
     }
 
     /// One draw from the range.
-    pub(crate) fn sample(&self, rng: &mut SplitMix64) -> Duration {
+    pub(crate) fn sample(&self, rng: &mut impl rand::Rng) -> Duration {
         if self.max <= self.min {
             return self.min;
         }
-        let low = u64::try_from(self.min.as_micros()).unwrap_or(u64::MAX);
-        let high = u64::try_from(self.max.as_micros()).unwrap_or(u64::MAX);
-        Duration::from_micros(rng.range(low, high))
+        rng.random_range(self.min..=self.max)
     }
 }
 
@@ -181,7 +179,7 @@ mod tests {
         );
         assert!(Latency::parse("200..20").is_err());
         assert!(Latency::parse("fast").is_err());
-        let mut rng = SplitMix64::new(3);
+        let mut rng = crate::rng::seeded(3);
         let range = Latency::parse("20..200").unwrap();
         for _ in 0..100 {
             let d = range.sample(&mut rng);

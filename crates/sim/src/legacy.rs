@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use jiff::{SignedDuration, Timestamp};
+use rand::RngExt as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -17,7 +18,7 @@ use crate::faults::Endpoint;
 use crate::license::License;
 use crate::pbx::SimPbx;
 use crate::reply::{JsonObject, Reply, object};
-use crate::rng::SplitMix64;
+use crate::rng;
 use crate::server::PbxCtx;
 
 #[derive(Deserialize)]
@@ -114,16 +115,16 @@ pub(crate) async fn system_status(
 pub(crate) fn system_status_body(pbx: &SimPbx, license: &License, now: Timestamp) -> JsonObject {
     let spec = &pbx.spec;
     let style = spec.date_style;
-    let mut rng = SplitMix64::new(pbx.seed);
-    let total_memory = rng.range(2, 16) * 1_073_741_824;
-    let free_memory = total_memory / 100 * rng.range(20, 70);
+    let mut rng = rng::seeded(pbx.seed);
+    let total_memory: u64 = rng.random_range(2..=16) * 1_073_741_824;
+    let free_memory = total_memory / 100 * rng.random_range(20..=70);
     let total_virtual = total_memory * 2;
-    let disk_total = rng.range(20, 120) * 1_073_741_824;
-    let disk_free = disk_total / 100 * rng.range(20, 85);
-    let ip_last = rng.range(2, 254);
-    let local_last = rng.range(2, 254);
+    let disk_total: u64 = rng.random_range(20..=120) * 1_073_741_824;
+    let disk_free = disk_total / 100 * rng.random_range(20..=85);
+    let ip_last: u64 = rng.random_range(2..=254);
+    let local_last: u64 = rng.random_range(2..=254);
     let registered = u64::from(license.users) * 4 / 5;
-    let trunks = rng.range(1, 4);
+    let trunks: u64 = rng.random_range(1..=4);
     let sample_at = |seconds_ago: i64| {
         format_date(
             shift(now, -SignedDuration::from_secs(seconds_ago)),
@@ -145,8 +146,14 @@ pub(crate) fn system_status_body(pbx: &SimPbx, license: &License, now: Timestamp
             "MaxSimMeetingParticipants",
             Value::from(if license.is_professional() { 100 } else { 25 }),
         ),
-        ("CallHistoryCount", Value::from(rng.range(0, 5000))),
-        ("ChatMessagesCount", Value::from(rng.range(0, 500))),
+        (
+            "CallHistoryCount",
+            Value::from(rng.random_range(0_u64..=5000)),
+        ),
+        (
+            "ChatMessagesCount",
+            Value::from(rng.random_range(0_u64..=500)),
+        ),
         ("ExtensionsRegistered", Value::from(registered)),
         ("OwnPush", Value::from(false)),
         ("Ip", Value::from(format!("198.51.100.{ip_last} Static"))),
@@ -165,8 +172,11 @@ pub(crate) fn system_status_body(pbx: &SimPbx, license: &License, now: Timestamp
         ("TrunksRegistered", Value::from(trunks)),
         ("TrunksTotal", Value::from(trunks)),
         ("CallsActive", Value::from(0)),
-        ("BlacklistedIpCount", Value::from(rng.range(0, 12))),
-        ("MemoryUsage", Value::from(rng.range(10, 60))),
+        (
+            "BlacklistedIpCount",
+            Value::from(rng.random_range(0_u64..=12)),
+        ),
+        ("MemoryUsage", Value::from(rng.random_range(10_u64..=60))),
         (
             "PhysicalMemoryUsage",
             Value::from((total_memory - free_memory) * 100 / total_memory),
@@ -184,7 +194,7 @@ pub(crate) fn system_status_body(pbx: &SimPbx, license: &License, now: Timestamp
         ),
         ("FreeDiskSpace", Value::from(disk_free)),
         ("TotalDiskSpace", Value::from(disk_total)),
-        ("CpuUsage", Value::from(rng.range(1, 30))),
+        ("CpuUsage", Value::from(rng.random_range(1_u64..=30))),
         (
             "CpuUsageHistory",
             json!([[sample_at(6), 4.25], [sample_at(3), 3.5]]),

@@ -10,8 +10,9 @@
 //! licenses and faults while running and to read per-PBX counters.
 //!
 //! This crate depends on no other runway crate on purpose: a misunderstanding of the protocol
-//! must not hide in code shared with the client under test. It has its own TOTP
-//! ([`totp`]), its own date handling ([`dates`]) and its own edition rules ([`license`]).
+//! must not hide in code shared with the client under test. It has its own date handling
+//! ([`dates`]) and its own edition rules ([`license`]); its TOTP ([`totp`]) is the `totp-rs`
+//! crate's, a third-party implementation of the RFC rather than the client's code.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,7 +29,6 @@ mod auth;
 pub mod clock;
 pub mod control;
 pub mod dates;
-mod encoding;
 pub mod faults;
 pub mod generate;
 pub mod latency;

@@ -18,7 +18,7 @@ use crate::clock::Clock;
 use crate::faults::{self, Endpoint, Fault, FaultPlan};
 use crate::license::{License, LicenseChange, Renewal};
 use crate::reply::Reply;
-use crate::rng::{SplitMix64, stable_hash};
+use crate::rng::{self, SimRng, stable_hash};
 use crate::scenario::PbxSpec;
 use crate::server::ShutdownSignal;
 
@@ -79,7 +79,7 @@ pub(crate) struct PbxState {
     pub(crate) auth: TokenStore,
     pub(crate) counters: PbxCounters,
     logins_in_flight: u64,
-    rng: SplitMix64,
+    rng: SimRng,
 }
 
 impl PbxState {
@@ -136,7 +136,7 @@ impl SimPbx {
             auth: TokenStore::default(),
             counters: PbxCounters::default(),
             logins_in_flight: 0,
-            rng: SplitMix64::new(seed ^ 0x5eed),
+            rng: rng::seeded(seed ^ 0x5eed),
         };
         SimPbx {
             spec,

@@ -1,59 +1,20 @@
-//! A tiny deterministic pseudo-random generator (SplitMix64) and a stable string hash (FNV-1a).
+//! The simulator's deterministic randomness: a seeded generator and a stable string hash
+//! (FNV-1a).
 //!
 //! Determinism matters more than quality here: a generated fleet must be the same for the same
 //! seed, and a PBX's incidental numbers (disk usage, IPs, latency draws) must not change between
 //! runs. Secrets and tokens use `ring`'s system random instead.
 
-/// SplitMix64: small, fast and good enough for simulated data.
-#[derive(Debug, Clone)]
-pub(crate) struct SplitMix64 {
-    state: u64,
-}
+use rand::SeedableRng as _;
 
-impl SplitMix64 {
-    /// A generator seeded with `seed`.
-    pub(crate) fn new(seed: u64) -> Self {
-        Self { state: seed }
-    }
+/// The generator behind every simulated number. rand's Xoshiro256++ is one of its "named
+/// portable" generators: its stream for a seed does not change between releases or platforms
+/// (`StdRng` makes no such promise).
+pub(crate) type SimRng = rand::rngs::Xoshiro256PlusPlus;
 
-    /// The next 64 random bits.
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `low..=high` (returns `low` when the range is empty).
-    pub(crate) fn range(&mut self, low: u64, high: u64) -> u64 {
-        if high <= low {
-            return low;
-        }
-        let span = high - low;
-        if span == u64::MAX {
-            return self.next_u64();
-        }
-        low + self.next_u64() % (span + 1)
-    }
-
-    /// True with the given probability in percent (0–100, fractions allowed).
-    pub(crate) fn chance(&mut self, percent: f64) -> bool {
-        // 53 random bits give a uniform float in [0, 1).
-        #[allow(
-            clippy::cast_precision_loss,
-            reason = "53 bits fit an f64 mantissa exactly"
-        )]
-        let unit = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        unit * 100.0 < percent
-    }
-
-    /// One element of a non-empty slice.
-    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        let last = items.len().saturating_sub(1) as u64;
-        let index = usize::try_from(self.range(0, last)).unwrap_or(0);
-        &items[index]
-    }
+/// A generator seeded with `seed`.
+pub(crate) fn seeded(seed: u64) -> SimRng {
+    SimRng::seed_from_u64(seed)
 }
 
 /// FNV-1a, a stable 64-bit hash of a string (Rust's `DefaultHasher` is not stable across
@@ -72,21 +33,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn same_seed_gives_same_sequence() {
-        let mut a = SplitMix64::new(7);
-        let mut b = SplitMix64::new(7);
-        for _ in 0..100 {
-            assert_eq!(a.next_u64(), b.next_u64());
-        }
-    }
-
-    #[test]
-    fn range_stays_inside_bounds() {
-        let mut rng = SplitMix64::new(1);
-        for _ in 0..1000 {
-            let n = rng.range(20, 200);
-            assert!((20..=200).contains(&n));
-        }
-        assert_eq!(rng.range(5, 5), 5);
+    fn stable_hash_is_fnv_1a() {
+        // Reference values of 64-bit FNV-1a.
+        assert_eq!(stable_hash(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(stable_hash("a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(stable_hash("foobar"), 0x8594_4171_f739_67e8);
     }
 }

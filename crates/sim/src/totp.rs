@@ -1,14 +1,12 @@
 //! RFC 6238 TOTP (HMAC-SHA1, 30-second steps, 6 digits) with base32 secrets, as 3CX's
-//! authenticator-app MFA uses. The simulator checks `SecurityCode` with it; tests and the demo
-//! can compute the code a client should send.
+//! authenticator-app MFA uses, computed by `totp-rs`. The simulator checks `SecurityCode` with
+//! it; tests and the demo can compute the code a client should send.
 
 use jiff::Timestamp;
-use ring::hmac;
-
-use crate::encoding::base32_decode;
+use totp_rs::{Builder, Secret, Totp};
 
 /// Length of one TOTP time step in seconds.
-pub const STEP_SECONDS: i64 = 30;
+pub const STEP_SECONDS: u64 = 30;
 
 /// Why a TOTP code could not be computed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,96 +17,103 @@ pub enum TotpError {
     /// The secret decodes to no bytes.
     #[error("the TOTP secret is empty")]
     EmptySecret,
+    /// The instant is before 1970, where TOTP has no time step.
+    #[error("TOTP codes start in 1970")]
+    BeforeUnixEpoch,
 }
 
-/// Decodes a base32 TOTP secret, rejecting empty or malformed ones.
+/// Decodes a base32 TOTP secret (case, spaces, dashes and `=` padding ignored), rejecting
+/// empty or malformed ones.
 pub fn decode_secret(secret_base32: &str) -> Result<Vec<u8>, TotpError> {
-    let bytes = base32_decode(secret_base32).ok_or(TotpError::InvalidSecret)?;
-    if bytes.is_empty() {
+    let letters: String = secret_base32
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '='))
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let secret = Secret::try_from_base32(letters).map_err(|_| TotpError::InvalidSecret)?;
+    if secret.as_bytes().is_empty() {
         return Err(TotpError::EmptySecret);
     }
-    Ok(bytes)
+    Ok(secret.as_bytes().to_vec())
 }
 
-/// The 6-digit code (0–999999) for raw secret bytes at a Unix time in seconds.
-pub fn code_at_unix(secret: &[u8], unix_seconds: i64) -> u32 {
-    hotp(secret, unix_seconds.div_euclid(STEP_SECONDS), 1_000_000)
+/// The generator for a base32 secret: SHA-1, 6 digits, 30-second steps, one step of skew
+/// either side (the usual allowance for clock skew between phone and server).
+fn totp(secret_base32: &str) -> Result<Totp, TotpError> {
+    // 3CX's secrets are 80 bits, under the 128 the RFC recommends: build without that check.
+    Ok(Builder::new()
+        .with_secret(decode_secret(secret_base32)?)
+        .with_step_duration(STEP_SECONDS)
+        .with_skew(1)
+        .build_noncompliant())
+}
+
+fn unix_seconds(at: Timestamp) -> Result<u64, TotpError> {
+    u64::try_from(at.as_second()).map_err(|_| TotpError::BeforeUnixEpoch)
 }
 
 /// The 6-digit code, zero-padded, for a base32 secret at the given instant.
 pub fn code(secret_base32: &str, at: Timestamp) -> Result<String, TotpError> {
-    let secret = decode_secret(secret_base32)?;
-    Ok(format!("{:06}", code_at_unix(&secret, at.as_second())))
+    Ok(totp(secret_base32)?.generate(unix_seconds(at)?).to_string())
 }
 
-/// Whether `candidate` is the code for the current step or one step either side (the usual
-/// allowance for clock skew between phone and server).
+/// Whether `candidate` is the code for the current step or one step either side.
 pub fn verify(secret_base32: &str, candidate: &str, at: Timestamp) -> bool {
-    let Ok(secret) = decode_secret(secret_base32) else {
+    let (Ok(totp), Ok(now)) = (totp(secret_base32), unix_seconds(at)) else {
         return false;
     };
-    let candidate = candidate.trim();
-    if candidate.len() != 6 || !candidate.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    let now = at.as_second();
-    [-STEP_SECONDS, 0, STEP_SECONDS]
-        .iter()
-        .any(|skew| format!("{:06}", code_at_unix(&secret, now + skew)) == candidate)
-}
-
-/// RFC 4226 HOTP truncated modulo `modulus` (10^digits).
-fn hotp(secret: &[u8], counter: i64, modulus: u32) -> u32 {
-    let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, secret);
-    let tag = hmac::sign(&key, &counter.to_be_bytes());
-    let digest = tag.as_ref();
-    let offset = usize::from(digest[digest.len() - 1] & 0x0f);
-    let word = [
-        digest[offset] & 0x7f,
-        digest[offset + 1],
-        digest[offset + 2],
-        digest[offset + 3],
-    ];
-    u32::from_be_bytes(word) % modulus
+    totp.check(candidate.trim(), now).is_some()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const RFC_SECRET: &[u8] = b"12345678901234567890";
+    /// Base32 of the RFC's secret, the ASCII "12345678901234567890".
+    const RFC_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+    fn at(second: i64) -> Timestamp {
+        Timestamp::from_second(second).unwrap()
+    }
 
     #[test]
     fn matches_rfc6238_sha1_vectors() {
-        // RFC 6238 appendix B lists 8-digit codes; 3CX uses 6 digits (the same value mod 10^6).
-        let vectors = [
-            (59, 94_287_082),
-            (1_111_111_109, 7_081_804),
-            (1_111_111_111, 14_050_471),
-            (1_234_567_890, 89_005_924),
-            (2_000_000_000, 69_279_037),
-            (20_000_000_000, 65_353_130),
-        ];
-        for (time, expected) in vectors {
-            assert_eq!(hotp(RFC_SECRET, time / STEP_SECONDS, 100_000_000), expected);
-            assert_eq!(code_at_unix(RFC_SECRET, time), expected % 1_000_000);
+        assert_eq!(decode_secret(RFC_SECRET).unwrap(), b"12345678901234567890");
+        // RFC 6238 appendix B lists 8-digit codes; 3CX uses 6 digits (the last six).
+        for (time, rfc_code) in [
+            (59, "94287082"),
+            (1_111_111_109, "07081804"),
+            (1_111_111_111, "14050471"),
+            (1_234_567_890, "89005924"),
+            (2_000_000_000, "69279037"),
+            (20_000_000_000, "65353130"),
+        ] {
+            assert_eq!(
+                code(RFC_SECRET, at(time)).unwrap(),
+                rfc_code[2..],
+                "at {time}"
+            );
         }
     }
 
     #[test]
     fn base32_secret_and_skew_window() {
-        let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"; // base32 of the RFC secret
-        let at = Timestamp::from_second(59).unwrap();
-        assert_eq!(code(secret, at).unwrap(), "287082");
-        assert!(verify(secret, "287082", at));
-        let next_step = Timestamp::from_second(59 + 30).unwrap();
+        assert_eq!(code(RFC_SECRET, at(59)).unwrap(), "287082");
+        assert_eq!(
+            code("gezd-gnbv gy3t qojq gezd gnbv gy3t qojq====", at(59)).unwrap(),
+            "287082",
+            "case, spaces, dashes and padding are ignored"
+        );
+        assert!(verify(RFC_SECRET, "287082", at(59)));
         assert!(
-            verify(secret, "287082", next_step),
+            verify(RFC_SECRET, " 287082 ", at(59 + 30)),
             "one step of skew is accepted"
         );
-        let far = Timestamp::from_second(59 + 300).unwrap();
-        assert!(!verify(secret, "287082", far));
-        assert!(!verify(secret, "28708", at));
-        assert_eq!(code("!!", at), Err(TotpError::InvalidSecret));
+        assert!(!verify(RFC_SECRET, "287082", at(59 + 300)));
+        assert!(!verify(RFC_SECRET, "28708", at(59)));
+        assert!(!verify(RFC_SECRET, "+87082", at(59)));
+        assert_eq!(code("!!", at(59)), Err(TotpError::InvalidSecret));
+        assert_eq!(code("", at(59)), Err(TotpError::EmptySecret));
+        assert_eq!(code(RFC_SECRET, at(-1)), Err(TotpError::BeforeUnixEpoch));
     }
 }

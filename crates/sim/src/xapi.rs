@@ -14,6 +14,7 @@ use axum::extract::{FromRequest, Multipart, Query, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use jiff::{SignedDuration, Timestamp};
+use rand::RngExt as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -24,7 +25,7 @@ use crate::faults::{Endpoint, FaultPlan};
 use crate::license::License;
 use crate::pbx::SimPbx;
 use crate::reply::{JsonObject, Reply, object};
-use crate::rng::SplitMix64;
+use crate::rng;
 use crate::scenario::UnlicensedApiAnswer;
 use crate::server::PbxCtx;
 
@@ -344,15 +345,15 @@ struct Incidentals {
 
 impl Incidentals {
     fn of(pbx: &SimPbx) -> Incidentals {
-        let mut rng = SplitMix64::new(pbx.seed);
-        let disk_total = rng.range(20, 250) * 1_073_741_824;
+        let mut rng = rng::seeded(pbx.seed);
+        let disk_total = rng.random_range(20..=250) * 1_073_741_824;
         Incidentals {
-            disk_free: disk_total / 100 * rng.range(10, 80),
+            disk_free: disk_total / 100 * rng.random_range(10..=80),
             disk_total,
-            trunks: rng.range(1, 6),
-            ip_last: rng.range(2, 254),
-            local_last: rng.range(2, 254),
-            recording_quota: rng.range(10, 200) * 1_073_741_824,
+            trunks: rng.random_range(1..=6),
+            ip_last: rng.random_range(2..=254),
+            local_last: rng.random_range(2..=254),
+            recording_quota: rng.random_range(10..=200) * 1_073_741_824,
         }
     }
 }
@@ -727,11 +728,14 @@ const LAST_NAMES: [&str; 16] = [
 
 /// One user row; AI agents come after the human users.
 fn user_row(pbx: &SimPbx, index: u32, ai_agent: bool) -> JsonObject {
-    let mut rng = SplitMix64::new(pbx.seed ^ u64::from(index).wrapping_mul(0x9e37_79b9));
+    let mut rng = rng::seeded(pbx.seed ^ u64::from(index).wrapping_mul(0x9e37_79b9));
     let (first, last) = if ai_agent {
         ("AI", "Agent")
     } else {
-        (*rng.pick(&FIRST_NAMES), *rng.pick(&LAST_NAMES))
+        (
+            FIRST_NAMES[rng.random_range(..FIRST_NAMES.len())],
+            LAST_NAMES[rng.random_range(..LAST_NAMES.len())],
+        )
     };
     let number = 100 + index;
     let mut row = object([

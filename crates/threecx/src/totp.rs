@@ -4,9 +4,6 @@
 //! instance stores the account's base32 TOTP secret (encrypted) and we compute the code for the
 //! current 30-second step, like an authenticator app would.
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha1::Sha1;
-
 use runway_core::Secret;
 
 /// A TOTP secret that is not valid base32.
@@ -17,18 +14,13 @@ pub struct BadTotpSecret;
 /// The six-digit code for `unix_seconds`, from a base32 secret (spaces and case ignored).
 pub fn totp_code(secret: &Secret, unix_seconds: i64) -> Result<String, BadTotpSecret> {
     let key = decode_base32(secret.expose())?;
-    let step = u64::try_from(unix_seconds.div_euclid(30)).map_err(|_| BadTotpSecret)?;
-    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(&key).map_err(|_| BadTotpSecret)?;
-    mac.update(&step.to_be_bytes());
-    let digest = mac.finalize().into_bytes();
-    let offset = usize::from(digest[digest.len() - 1] & 0x0F);
-    let word = u32::from_be_bytes([
-        digest[offset] & 0x7F,
-        digest[offset + 1],
-        digest[offset + 2],
-        digest[offset + 3],
-    ]);
-    Ok(format!("{:06}", word % 1_000_000))
+    let time = u64::try_from(unix_seconds).map_err(|_| BadTotpSecret)?;
+    // The builder's defaults are 3CX's: SHA-1, six digits, 30-second steps. Built without the
+    // RFC's 128-bit minimum, since 3CX hands out 80-bit secrets.
+    let totp = totp_rs::Builder::new()
+        .with_secret(key)
+        .build_noncompliant();
+    Ok(totp.generate(time).to_string())
 }
 
 /// Checks that a secret decodes, so a typo is caught when it is saved rather than at login.
@@ -36,30 +28,18 @@ pub fn validate_totp_secret(secret: &Secret) -> Result<(), BadTotpSecret> {
     decode_base32(secret.expose()).map(|_| ())
 }
 
+/// The secret's bytes, ignoring case, white space, dashes and `=` padding as people type them.
 fn decode_base32(text: &str) -> Result<Vec<u8>, BadTotpSecret> {
-    let mut bits: u64 = 0;
-    let mut count = 0u32;
-    let mut out = Vec::new();
-    for c in text
+    let letters: String = text
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-' && *c != '=')
-    {
-        let value = match c.to_ascii_uppercase() {
-            c @ 'A'..='Z' => u64::from(c) - u64::from('A'),
-            c @ '2'..='7' => u64::from(c) - u64::from('2') + 26,
-            _ => return Err(BadTotpSecret),
-        };
-        bits = (bits << 5) | value;
-        count += 5;
-        if count >= 8 {
-            count -= 8;
-            out.push(u8::try_from((bits >> count) & 0xFF).map_err(|_| BadTotpSecret)?);
-        }
-    }
-    if out.is_empty() {
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let secret = totp_rs::Secret::try_from_base32(letters).map_err(|_| BadTotpSecret)?;
+    if secret.as_bytes().is_empty() {
         Err(BadTotpSecret)
     } else {
-        Ok(out)
+        Ok(secret.as_bytes().to_vec())
     }
 }
 
