@@ -32,8 +32,8 @@ pub(crate) struct ServeArgs {
 /// How the poller works.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct PollerArgs {
-    /// PBXs read at once.
-    #[arg(long, env = "RUNWAY_CONCURRENCY", default_value_t = 64)]
+    /// PBXs read at once: scheduled reads and the reads users ask for together.
+    #[arg(long, env = "RUNWAY_CONCURRENCY", default_value_t = runway_engine::DEFAULT_CONCURRENCY)]
     concurrency: usize,
     /// Seconds one read of a PBX may take, login included.
     #[arg(long, env = "RUNWAY_READ_TIMEOUT", default_value_t = 20)]

@@ -35,8 +35,8 @@ struct Args {
     /// `sqlite` or `postgres` (needs RUNWAY_TEST_POSTGRES_URL, an admin URL).
     #[arg(long, default_value = "sqlite")]
     backend: String,
-    /// Reads at once.
-    #[arg(long, default_value_t = 64)]
+    /// Reads at once (default: the engine's default).
+    #[arg(long, default_value_t = runway_engine::DEFAULT_CONCURRENCY)]
     concurrency: usize,
     /// Share of faulty PBXs, in percent.
     #[arg(long, default_value_t = 2.0)]

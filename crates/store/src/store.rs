@@ -182,7 +182,7 @@ pub trait WebAccess: Send + Sync {
     ) -> Result<ApiToken>;
 
     /// The live token whose secret hashes to `token_hash`, with its user, stamped as used at
-    /// `now` — unscoped by design, like [`Store::session_by_token`]. Revoked tokens and those of
+    /// `now` — unscoped by design, like [`WebAccess::session_by_token`]. Revoked tokens and those of
     /// disabled users are `None`.
     async fn use_api_token(
         &self,

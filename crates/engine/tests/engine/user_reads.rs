@@ -306,8 +306,13 @@ async fn a_manual_expiry_change_records_a_license_changed_event_with_before_and_
         None,
         "the lease taken to record it is released"
     );
+}
 
-    // A PBX read by Runway takes no license typed in.
+async fn a_pbx_read_by_runway_takes_no_license_typed_in(backend: Backend) {
+    let Some(fleet) = Fleet::start(backend, &pbx("polled", "+12d", "")).await else {
+        return;
+    };
+    let engine = fleet.engine("node-a", 4);
     let refused = engine
         .set_manual_license(
             fleet.tenant,
@@ -320,6 +325,7 @@ async fn a_manual_expiry_change_records_a_license_changed_event_with_before_and_
         "{refused:?}"
     );
     assert!(fleet.attempts("polled").await.is_empty());
+    assert_eq!(fleet.license("polled").await.good, None, "nothing recorded");
 }
 
 on_both_backends!(
@@ -328,4 +334,5 @@ on_both_backends!(
     another_tenants_instance_and_manual_instances_are_refused,
     test_connection_reads_unsaved_settings_and_records_nothing,
     a_manual_expiry_change_records_a_license_changed_event_with_before_and_after,
+    a_pbx_read_by_runway_takes_no_license_typed_in,
 );

@@ -29,8 +29,14 @@ async fn migrations_build_every_table_from_empty_and_reopening_keeps_the_data(mu
     if matches!(h.kind, crate::harness::Kind::Postgres) {
         // Several nodes write a PostgreSQL database: each tenant's fleet generation lives in a
         // table (0004 replaced 0003's one global count).
-        assert!(tables.iter().any(|t| t == "fleet_generations"), "{tables:?}");
-        assert!(!tables.iter().any(|t| t == "write_generation"), "{tables:?}");
+        assert!(
+            tables.iter().any(|t| t == "fleet_generations"),
+            "{tables:?}"
+        );
+        assert!(
+            !tables.iter().any(|t| t == "write_generation"),
+            "{tables:?}"
+        );
     }
     assert_eq!(raw.count("_sqlx_migrations").await, 4);
     raw.close().await;

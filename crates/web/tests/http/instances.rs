@@ -184,7 +184,11 @@ async fn bulk_refresh_reads_each_named_instance_once_and_never_more_than_the_fle
         .iter()
         .map(|r| r["instance_id"].as_i64().unwrap())
         .collect();
-    assert_eq!(ids, [a, b], "one result per instance, in the order first named");
+    assert_eq!(
+        ids,
+        [a, b],
+        "one result per instance, in the order first named"
+    );
     assert_eq!(
         (attempts_of(a).await, attempts_of(b).await),
         (before_a + 1, before_b + 1),
@@ -370,7 +374,11 @@ async fn instances_are_added_edited_and_deleted_and_secrets_are_never_shown_back
     // Saving read the PBX at once: the page the user lands on shows the license.
     let landed = admin.get(created.location()).await;
     assert!(!landed.body.contains("Not read yet"), "{}", landed.body);
-    assert!(landed.body.contains(&date_in(app.now, 45)), "{}", landed.body);
+    assert!(
+        landed.body.contains(&date_in(app.now, 45)),
+        "{}",
+        landed.body
+    );
     let edit = admin.get(&format!("/instances/{new_id}/edit")).await;
     assert!(
         !edit.body.contains("s-warning"),
