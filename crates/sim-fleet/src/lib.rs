@@ -93,7 +93,8 @@ pub async fn load_fleet(
     Ok(loaded)
 }
 
-fn credentials(login: &runway_sim::Login) -> Credentials {
+/// The credentials Runway logs in to a simulated PBX with, from the scenario's login.
+pub fn credentials(login: &runway_sim::Login) -> Credentials {
     match login {
         runway_sim::Login::ClientCredentials {
             client_id,

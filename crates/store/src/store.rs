@@ -19,7 +19,8 @@
 //! - [`WebAccess::session_by_token`] and [`WebAccess::use_api_token`]: a browser or script
 //!   presents a secret, and the secret is how its tenant is found;
 //! - [`WebAccess::delete_expired_sessions`]: housekeeping of every tenant's ended sessions;
-//! - [`Tenants::tenants`]: the list of tenants, for installation admins;
+//! - [`Tenants::create_tenant`] and [`Tenants::tenants`]: making a tenant, and the list of
+//!   tenants, for installation admins and the first-run setup;
 //! - [`Leasing::lease_due`] and [`Leasing::finish_lease`]: the scheduler, which reads every
 //!   tenant's PBXs (a lease is taken and released by instance id, and an instance belongs to
 //!   exactly one tenant).

@@ -27,28 +27,7 @@ fn demo_scenario() -> Scenario {
 }
 
 fn login_for(spec: &runway_sim::Login) -> Credentials {
-    match spec {
-        runway_sim::Login::ClientCredentials {
-            client_id,
-            client_secret,
-        } => Credentials::ApiClient {
-            client_id: client_id.clone(),
-            client_secret: Secret::new(client_secret.clone()),
-        },
-        runway_sim::Login::User {
-            username,
-            password,
-            totp_secret,
-        } => Credentials::User {
-            username: username.clone(),
-            password: Secret::new(password.clone()),
-            totp_secret: totp_secret.clone().map(Secret::new),
-        },
-        runway_sim::Login::Legacy { username, password } => Credentials::Legacy {
-            username: username.clone(),
-            password: Secret::new(password.clone()),
-        },
-    }
+    runway_sim_fleet::credentials(spec)
 }
 
 fn client(

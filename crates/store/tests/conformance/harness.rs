@@ -370,6 +370,16 @@ pub(crate) fn reading(read_at: &str, facts: LicenseFacts) -> NewReading {
     }
 }
 
+/// Facts typed in for a manual instance at `read_at`.
+pub(crate) fn manual_reading(read_at: &str, facts: LicenseFacts) -> NewReading {
+    NewReading {
+        read_at: at(read_at),
+        source: ReadingSource::Manual,
+        facts,
+        raw_body: None,
+    }
+}
+
 /// A scheduled attempt that started at `started_at` and took 1.5 s.
 pub(crate) fn attempt(started_at: &str) -> NewAttempt {
     NewAttempt {

@@ -4,13 +4,12 @@ use std::time::Duration;
 
 use runway_core::{BaseUrl, PollInterval, Secret};
 use runway_store::{
-    Credentials, InstanceUpdate, Login, LoginKind, NewInstance, NewReading, ReadingSource,
-    TlsOptions,
+    Credentials, InstanceUpdate, Login, LoginKind, NewInstance, ReadingSource, TlsOptions,
 };
 
 use crate::harness::{
     Harness, api_client, assert_conflict, assert_invalid, assert_not_found, at, attempt, customer,
-    facts, instance, reading, tenant,
+    facts, instance, manual_reading, reading, tenant,
 };
 
 async fn an_instance_keeps_its_settings_and_is_due_at_creation(h: Harness) {
@@ -108,15 +107,6 @@ async fn credentials_of_every_login_kind_come_back_decrypted(h: Harness) {
 
 fn url(text: &str) -> BaseUrl {
     BaseUrl::parse(text).unwrap()
-}
-
-fn manual_reading(read_at: &str, facts: runway_core::LicenseFacts) -> NewReading {
-    NewReading {
-        read_at: at(read_at),
-        source: ReadingSource::Manual,
-        facts,
-        raw_body: None,
-    }
 }
 
 async fn a_manual_instance_takes_its_license_as_manual_readings_and_only_those(h: Harness) {

@@ -7,12 +7,13 @@ use std::fmt::Write as _;
 
 use runway_core::Secret;
 use runway_store::{
-    CustomerDraft, InstanceUpdate, Login, NewInstance, NewReading, NewUser, ReadingSource, Role,
-    Store, TenantId, TenantSettings, UserUpdate,
+    CustomerDraft, InstanceUpdate, Login, NewInstance, NewUser, Role, Store, TenantId,
+    TenantSettings, UserUpdate,
 };
 
 use crate::harness::{
-    Harness, assert_not_found, at, attempt, customer, facts, instance, reading, tenant,
+    Harness, assert_not_found, at, attempt, customer, facts, instance, manual_reading, reading,
+    tenant,
 };
 use crate::history::event;
 
@@ -84,12 +85,10 @@ async fn nothing_of_one_tenant_is_reachable_through_another(h: Harness) {
         .record_reading(
             a,
             manual_a.id,
-            &NewReading {
-                read_at: now,
-                source: ReadingSource::Manual,
-                facts: facts("KEY-M", "2026-09-01T00:00:00Z"),
-                raw_body: None,
-            },
+            &manual_reading(
+                "2026-06-01T00:00:00Z",
+                facts("KEY-M", "2026-09-01T00:00:00Z"),
+            ),
             None,
             &[],
         )
@@ -155,12 +154,10 @@ async fn nothing_of_one_tenant_is_reachable_through_another(h: Harness) {
             .record_reading(
                 b,
                 manual_a.id,
-                &NewReading {
-                    read_at: now,
-                    source: ReadingSource::Manual,
-                    facts: facts("EVIL", "2030-01-01T00:00:00Z"),
-                    raw_body: None,
-                },
+                &manual_reading(
+                    "2026-06-01T00:00:00Z",
+                    facts("EVIL", "2030-01-01T00:00:00Z"),
+                ),
                 None,
                 &[],
             )
