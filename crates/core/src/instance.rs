@@ -90,6 +90,15 @@ impl BaseUrl {
     pub fn host(&self) -> &str {
         self.0.host_str().unwrap_or_default()
     }
+
+    /// Whether both addresses reach the same server: the same scheme, host and port (a path
+    /// prefix may differ). Stored secrets are only ever sent where they were entered for, so
+    /// an address that fails this test needs its secrets entered again.
+    pub fn same_server(&self, other: &BaseUrl) -> bool {
+        self.0.scheme() == other.0.scheme()
+            && self.0.host() == other.0.host()
+            && self.0.port_or_known_default() == other.0.port_or_known_default()
+    }
 }
 
 impl fmt::Display for BaseUrl {
@@ -389,6 +398,22 @@ mod tests {
         // Its normal form parses back to itself.
         let once = url("PBX.example.com:5001/x/");
         assert_eq!(url(&once.to_string()), once);
+    }
+
+    #[test]
+    fn the_same_server_means_the_same_scheme_host_and_port() {
+        let url = |s| BaseUrl::parse(s).unwrap();
+        let pbx = url("https://pbx.example.com:5001");
+        assert!(pbx.same_server(&url("HTTPS://PBX.example.com:5001/prefix")));
+        assert!(url("https://pbx.example.com").same_server(&url("pbx.example.com:443")));
+        for other in [
+            "http://pbx.example.com:5001",
+            "https://pbx.example.com:5002",
+            "https://pbx.example.com.evil.example:5001",
+            "https://127.0.0.1:5001",
+        ] {
+            assert!(!pbx.same_server(&url(other)), "{other}");
+        }
     }
 
     #[test]

@@ -235,7 +235,13 @@ impl InstanceDraft {
                 }
             }
             Some(kind) => match self
-                .credentials(store, tenant, kind, existing.map(|e| e.0))
+                .credentials(
+                    store,
+                    tenant,
+                    kind,
+                    existing.map(|e| e.0),
+                    base_url.as_ref(),
+                )
                 .await
             {
                 Ok(Some(credentials)) => DraftLogin::Set(Login::Pbx(credentials)),
@@ -265,12 +271,17 @@ impl InstanceDraft {
     }
 
     /// The credentials to store: `None` when nothing changed; an error names the field.
+    ///
+    /// Secret fields left empty keep the stored secrets — but only for the server and the
+    /// login kind they were entered for. A stored secret is never combined with another
+    /// address (or kind) taken from a request, or an admin could have it sent anywhere.
     async fn credentials(
         &self,
         store: &dyn Store,
         tenant: TenantId,
         kind: LoginKind,
         existing: Option<&Instance>,
+        base_url: Option<&BaseUrl>,
     ) -> Result<Option<Credentials>, (&'static str, String)> {
         let identity = self.identity.trim().to_owned();
         if identity.is_empty() {
@@ -289,10 +300,18 @@ impl InstanceDraft {
                 "the TOTP secret must be base32 (A–Z, 2–7)".into(),
             ));
         }
-        let stored = match existing.filter(|i| i.login_kind != LoginKind::Manual) {
+        let stored_usable = |instance: &&Instance| {
+            instance.login_kind == kind
+                && match (&instance.base_url, base_url) {
+                    (Some(stored), Some(asked)) => stored.same_server(asked),
+                    _ => false,
+                }
+        };
+        let stored = match existing.filter(stored_usable) {
             Some(instance) => store.credentials(tenant, instance.id).await.ok(),
             None => None,
         };
+        let must_retype = existing.is_some_and(|i| i.login_identity.is_some()) && stored.is_none();
         let stored_secret = stored.as_ref().map(|c| match c {
             Credentials::ApiClient { client_secret, .. } => client_secret.clone(),
             Credentials::User { password, .. } | Credentials::Legacy { password, .. } => {
@@ -309,7 +328,17 @@ impl InstanceDraft {
             } else {
                 "password"
             };
-            return Err(("secret", format!("enter the {what}")));
+            return Err(if must_retype {
+                (
+                    "secret",
+                    format!(
+                        "enter the {what} again: a stored secret is only sent to the address \
+                         and login it was entered for, and these changed"
+                    ),
+                )
+            } else {
+                ("secret", format!("enter the {what}"))
+            });
         };
         let credentials = match kind {
             LoginKind::ApiClient => Credentials::ApiClient {
@@ -330,8 +359,9 @@ impl InstanceDraft {
         Ok((stored.as_ref() != Some(&credentials)).then_some(credentials))
     }
 
-    /// The credentials and TLS settings a connection test should use (stored secrets fill
-    /// empty fields).
+    /// The credentials and TLS settings a connection test should use. Stored secrets fill
+    /// empty fields only when the address is the stored one's server and the login kind is
+    /// the stored one (see `credentials`).
     pub(crate) async fn test_target(
         &self,
         store: &dyn Store,
@@ -345,7 +375,11 @@ impl InstanceDraft {
         if kind == LoginKind::Manual {
             return Err("a manual instance has no PBX to test".into());
         }
-        let credentials = match self.credentials(store, tenant, kind, existing).await {
+        let base_url = BaseUrl::parse(&self.base_url).map_err(|err| err.to_string())?;
+        let credentials = match self
+            .credentials(store, tenant, kind, existing, Some(&base_url))
+            .await
+        {
             Ok(Some(c)) => c,
             Ok(None) => {
                 let instance = existing.ok_or("enter the password or client secret")?;
@@ -356,7 +390,6 @@ impl InstanceDraft {
             }
             Err((_, message)) => return Err(message),
         };
-        let base_url = BaseUrl::parse(&self.base_url).map_err(|err| err.to_string())?;
         let custom_ca_pem = check_ca_pem(&self.custom_ca_pem).map_err(|err| err.to_string())?;
         Ok((
             base_url,

@@ -14,3 +14,4 @@ mod helpers;
 mod instances;
 mod isolation;
 mod status;
+mod stored_secrets;
