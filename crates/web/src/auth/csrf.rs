@@ -2,10 +2,12 @@
 //!
 //! A signed-in browser's token is derived from its session secret (SHA-256 of `csrf:` and the
 //! secret): tied to the session, unknowable without the cookie, and nothing more to store.
-//! Forms shown before signing in (login, setup) use the secret of a separate `SameSite=Strict`
-//! cookie instead. [`require_csrf`] checks every POST/PUT/PATCH/DELETE: the token comes in the
-//! `X-CSRF-Token` header or, for HTML forms, the `csrf` field. Requests authenticated with an
-//! `Authorization: Bearer` API token need none (no cookie is used for them).
+//! The two forms shown before signing in (`/login`, `/setup`) use the secret of a separate
+//! `SameSite=Strict` cookie instead — on those two paths only, so that cookie can never stand
+//! in for a session's token anywhere else. [`require_csrf`] checks every POST/PUT/PATCH/DELETE:
+//! the token comes in the `X-CSRF-Token` header or, for HTML forms, the `csrf` field. Requests
+//! that carry an `Authorization: Bearer` API token need none (no cookie authenticates them);
+//! any other `Authorization` scheme gets no such pass.
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -34,14 +36,16 @@ pub async fn require_csrf(request: Request, next: Next) -> Response {
         *request.method(),
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     );
-    if !unsafe_method || request.headers().contains_key(header::AUTHORIZATION) {
+    if !unsafe_method || is_bearer(&request) {
         return next.run(request).await;
     }
-    let api = request.uri().path().starts_with("/api/");
+    let path = request.uri().path();
+    let api = path.starts_with("/api/");
+    let before_sign_in = matches!(path, "/login" | "/setup");
     let headers = request.headers();
     let expected: Vec<String> = [
         cookie_in(headers, SESSION_COOKIE).map(|s| token_for_session(&s)),
-        cookie_in(headers, PRESESSION_COOKIE),
+        cookie_in(headers, PRESESSION_COOKIE).filter(|_| before_sign_in),
     ]
     .into_iter()
     .flatten()
@@ -77,6 +81,16 @@ pub async fn require_csrf(request: Request, next: Next) -> Response {
     } else {
         refuse(api, WebError::Csrf)
     }
+}
+
+/// Whether the request presents an API token (`Authorization: Bearer …`, scheme in any case).
+fn is_bearer(request: &Request) -> bool {
+    request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.get(..7))
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer "))
 }
 
 fn refuse(api: bool, err: WebError) -> Response {

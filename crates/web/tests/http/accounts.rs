@@ -195,6 +195,43 @@ async fn every_form_post_needs_the_sessions_csrf_token() {
     assert_eq!(accepted.status, 201, "{}", accepted.body);
 }
 
+/// The token of the sign-in form stands in for nothing else, and only `Bearer` requests skip
+/// the CSRF check: a cookie an attacker planted, or any other `Authorization` header, does not
+/// open the signed-in forms.
+#[tokio::test]
+async fn the_sign_in_forms_token_and_other_authorization_schemes_open_no_other_form() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    let before = app.store.customers(app.tenant).await.unwrap().len();
+    let presession = browser.get("/login").await.form_csrf();
+    let signed_in = browser
+        .post_raw_form(
+            "/login",
+            &[
+                ("csrf", &presession),
+                ("email", "admin@acme.example"),
+                ("password", crate::helpers::PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    let with_presession = browser
+        .post_raw_form("/customers", &[("name", "Delta"), ("csrf", &presession)])
+        .await;
+    assert_eq!(with_presession.status, 403, "{}", with_presession.body);
+
+    let basic = browser
+        .client
+        .post(format!("{}/customers", browser.base))
+        .header("authorization", "Basic YWRtaW46eA==")
+        .form(&[("name", "Echo")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status().as_u16(), 403);
+    assert_eq!(app.store.customers(app.tenant).await.unwrap().len(), before);
+}
+
 #[tokio::test]
 async fn roles_decide_who_may_refresh_edit_and_manage_users() {
     let app = spawn_app().await;
