@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use runway_clock::SystemClock;
+use runway_core::Cidr;
 use runway_engine::{Engine, EngineConfig};
 use runway_threecx::ReadLimits;
 use runway_web::{AppState, WebSettings};
@@ -27,6 +28,16 @@ pub(crate) struct ServeArgs {
     /// Mark session cookies Secure (when users reach Runway over HTTPS).
     #[arg(long, env = "RUNWAY_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// Reverse proxies in front of Runway (address ranges, comma-separated, e.g.
+    /// 10.0.0.5,fd00::/8): only their X-Forwarded-For / Forwarded headers name the client's
+    /// address, which sign-in throttling counts by.
+    #[arg(
+        long,
+        env = "RUNWAY_TRUSTED_PROXY",
+        value_delimiter = ',',
+        value_name = "CIDR,…"
+    )]
+    trusted_proxy: Vec<Cidr>,
 }
 
 /// How the poller works.
@@ -75,6 +86,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
     let settings = WebSettings {
         secure_cookies: args.secure_cookies,
+        trusted_proxies: args.trusted_proxy,
         ..WebSettings::default()
     };
     let listener = bind(args.listen).await?;

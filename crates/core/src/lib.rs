@@ -41,6 +41,7 @@ mod email;
 mod failure;
 mod instance;
 mod license;
+mod network;
 mod order;
 mod pbx_date;
 mod reminder;
@@ -61,6 +62,7 @@ pub use instance::{
     PollInterval, TlsOptions, check_ca_pem,
 };
 pub use license::{LicenseFacts, PbxLicense};
+pub use network::{BadCidr, Cidr};
 pub use order::{FleetSortKey, fleet_order, sort_fleet};
 pub use pbx_date::{BadPbxDate, is_no_date, parse_pbx_instant};
 pub use reminder::{

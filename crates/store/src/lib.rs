@@ -25,7 +25,7 @@
 //!
 //! ## Capabilities
 //! [`Store`] is the sum of one trait per area — [`Tenants`], [`Users`], [`WebAccess`],
-//! [`Customers`], [`Instances`], [`Licenses`], [`Leasing`] — each implemented in its own
+//! [`SignInThrottle`], [`Customers`], [`Instances`], [`Licenses`], [`Leasing`] — each implemented in its own
 //! `sql/<area>.rs`. An `Arc<dyn Store>` answers every capability's calls.
 //!
 //! ## Web access
@@ -73,7 +73,8 @@ pub use instance::{Instance, InstanceUpdate, Login, NewInstance, Schedule};
 pub use runway_core::{BaseUrl, Credentials, FailureKind, LoginKind, PollInterval, TlsOptions};
 pub use secret_key::{KeyError, SECRET_KEY_ENV, SECRET_KEY_FILE, SecretKey};
 pub use store::{
-    Backend, Customers, Instances, Leasing, Licenses, Store, Tenants, Users, WebAccess,
+    Backend, Customers, Instances, Leasing, Licenses, SignInThrottle, Store, Tenants, Users,
+    WebAccess,
 };
 
 /// The store's capability traits, to call them on an `Arc<dyn Store>`:

@@ -34,6 +34,11 @@ const SQLITE: &[Step] = &[
         "fleet_generations",
         include_str!("../migrations/sqlite/0004_fleet_generations.sql"),
     ),
+    (
+        5,
+        "sign_in_failures",
+        include_str!("../migrations/sqlite/0005_sign_in_failures.sql"),
+    ),
 ];
 
 const POSTGRES: &[Step] = &[
@@ -56,6 +61,11 @@ const POSTGRES: &[Step] = &[
         4,
         "fleet_generations",
         include_str!("../migrations/postgres/0004_fleet_generations.sql"),
+    ),
+    (
+        5,
+        "sign_in_failures",
+        include_str!("../migrations/postgres/0005_sign_in_failures.sql"),
     ),
 ];
 

@@ -19,6 +19,8 @@
 //! - [`WebAccess::session_by_token`] and [`WebAccess::use_api_token`]: a browser or script
 //!   presents a secret, and the secret is how its tenant is found;
 //! - [`WebAccess::delete_expired_sessions`]: housekeeping of every tenant's ended sessions;
+//! - [`SignInThrottle`]: failed sign-ins are counted per account and client address before
+//!   anyone is signed in, so before any tenant is known;
 //! - [`Tenants::create_tenant`] and [`Tenants::tenants`]: making a tenant, and the list of
 //!   tenants, for installation admins and the first-run setup;
 //! - [`Leasing::lease_due`] and [`Leasing::finish_lease`]: the scheduler, which reads every
@@ -72,7 +74,9 @@ pub enum Backend {
 /// Everything Runway stores: the sum of its capabilities; see the module docs for tenant
 /// scoping.
 #[async_trait]
-pub trait Store: Tenants + Users + WebAccess + Customers + Instances + Licenses + Leasing {
+pub trait Store:
+    Tenants + Users + WebAccess + SignInThrottle + Customers + Instances + Licenses + Leasing
+{
     /// Which database this is.
     fn backend(&self) -> Backend;
 
@@ -190,6 +194,33 @@ pub trait WebAccess: Send + Sync {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<Option<Authenticated<ApiToken>>>;
+}
+
+/// Failed sign-ins, counted per key in fixed windows and shared by every node — unscoped by
+/// design: a sign-in is throttled before its tenant is known. A key names what is counted, such
+/// as an account together with the client address it was tried from.
+///
+/// Implemented by the SQL store in `sql/throttle.rs`.
+#[async_trait]
+pub trait SignInThrottle: Send + Sync {
+    /// Counts one failure for `key` and returns the failures in its current window, which
+    /// began at the first failure and lasts `window` (a lapsed window starts again at 1).
+    async fn count_sign_in_failure(
+        &self,
+        key: &str,
+        now: Timestamp,
+        window: Duration,
+    ) -> Result<u32>;
+
+    /// Forgets `key`'s failures (an account's, after it signed in).
+    async fn clear_sign_in_failures(&self, key: &str) -> Result<()>;
+
+    /// Takes back one failure counted for `key` (an attempt counted before its password was
+    /// checked, which proved right); never below zero.
+    async fn forgive_sign_in_failure(&self, key: &str) -> Result<()>;
+
+    /// Deletes windows that began before `before` (housekeeping); returns how many.
+    async fn purge_sign_in_failures(&self, before: Timestamp) -> Result<u64>;
 }
 
 /// Customers: an MSP's client companies.

@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use runway_clock::Clock;
+use runway_core::Cidr;
 use runway_engine::Engine;
 use runway_store::Store;
 
-use crate::auth::throttle::LoginThrottle;
+/// Argon2 verifications run at once (each takes tens of milliseconds of one core).
+const PASSWORD_CHECKS: usize = 2;
 
 /// How the web layer behaves; [`WebSettings::default`] suits `runway serve` on localhost.
 #[derive(Debug, Clone)]
@@ -17,11 +19,18 @@ pub struct WebSettings {
     pub secure_cookies: bool,
     /// How long a sign-in lasts.
     pub session_lifetime: Duration,
-    /// Failed sign-ins per email address within [`WebSettings::throttle_window`] before further
-    /// attempts are refused until the window has passed.
+    /// Failed sign-ins of one account from one client address within
+    /// [`WebSettings::throttle_window`] before further attempts of that pair are refused until
+    /// the window has passed (see `auth::throttle`).
     pub max_failed_logins: u32,
     /// The window failed sign-ins are counted in.
     pub throttle_window: Duration,
+    /// The first wait of a client address that keeps failing; it doubles with each further
+    /// failure (see `auth::throttle`).
+    pub throttle_step: Duration,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` name the client's address
+    /// (`runway serve --trusted-proxy`); from anyone else those headers are ignored.
+    pub trusted_proxies: Vec<Cidr>,
 }
 
 impl Default for WebSettings {
@@ -31,6 +40,8 @@ impl Default for WebSettings {
             session_lifetime: Duration::from_hours(12),
             max_failed_logins: 5,
             throttle_window: Duration::from_mins(15),
+            throttle_step: Duration::from_millis(250),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -46,7 +57,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Web settings.
     pub settings: WebSettings,
-    pub(crate) throttle: Arc<LoginThrottle>,
+    /// Password hashes checked at once: argon2 is slow on purpose, so it runs on blocking
+    /// threads, a few at a time, never on the workers that serve requests.
+    pub(crate) password_checks: Arc<tokio::sync::Semaphore>,
     /// Serialises first-run setup so two browsers cannot both create the first tenant.
     pub(crate) setup_lock: Arc<tokio::sync::Mutex<()>>,
 }
@@ -66,10 +79,7 @@ impl AppState {
             store: Arc::clone(engine.store()),
             clock: Arc::clone(engine.clock()),
             engine,
-            throttle: Arc::new(LoginThrottle::new(
-                settings.max_failed_logins,
-                settings.throttle_window,
-            )),
+            password_checks: Arc::new(tokio::sync::Semaphore::new(PASSWORD_CHECKS)),
             settings,
             setup_lock: Arc::new(tokio::sync::Mutex::new(())),
         }

@@ -247,6 +247,28 @@ impl Db {
         }
     }
 
+    /// Runs a writing statement outside a transaction and returns the one row it returns
+    /// (`RETURNING`); like [`Db::write`], it must not change what a fleet shows.
+    pub(crate) async fn write_returning<T: FromBothRows>(
+        &self,
+        sql: Sql,
+    ) -> Result<T, sqlx::Error> {
+        match self {
+            Db::Sqlite { writer, .. } => {
+                let (text, args) = sql.sqlite()?;
+                sqlx::query_as_with::<Sqlite, T, _>(text, args)
+                    .fetch_one(writer)
+                    .await
+            }
+            Db::Postgres(pool) => {
+                let (text, args) = sql.postgres()?;
+                sqlx::query_as_with::<Postgres, T, _>(text, args)
+                    .fetch_one(pool)
+                    .await
+            }
+        }
+    }
+
     /// Starts a write transaction (on SQLite, on the writer connection).
     pub(crate) async fn begin(&self) -> Result<Tx, sqlx::Error> {
         let inner = match self {

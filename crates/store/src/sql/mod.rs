@@ -4,7 +4,7 @@
 //! store's logic — validation, tenant scoping, transactions, sealing of credentials — is written
 //! once here, and cannot drift between backends. Each file implements one capability trait of
 //! the store directly: `tenants.rs` [`crate::Tenants`], `users.rs` [`crate::Users`],
-//! `access.rs` [`crate::WebAccess`], `customers.rs` [`crate::Customers`], `instances.rs`
+//! `access.rs` [`crate::WebAccess`], `throttle.rs` [`crate::SignInThrottle`], `customers.rs` [`crate::Customers`], `instances.rs`
 //! [`crate::Instances`], `history.rs` [`crate::Licenses`], `leasing.rs` [`crate::Leasing`];
 //! this file adds [`Store`] itself (backend and close). What differs lives in the
 //! backend modules: connecting, migrations, the SQLite node lock ([`crate::sqlite`]) and the
@@ -23,6 +23,7 @@ mod history;
 mod instances;
 mod leasing;
 mod tenants;
+mod throttle;
 mod users;
 
 use std::collections::HashMap;

@@ -21,4 +21,5 @@ mod migrations;
 mod node_lock;
 mod secrets;
 mod tenants;
+mod throttle;
 mod users;

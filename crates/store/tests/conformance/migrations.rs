@@ -16,6 +16,7 @@ async fn migrations_build_every_table_from_empty_and_reopening_keeps_the_data(mu
         "instances",
         "license_readings",
         "poll_attempts",
+        "sign_in_failures",
         "store_meta",
         "tenants",
         "users",
@@ -38,7 +39,7 @@ async fn migrations_build_every_table_from_empty_and_reopening_keeps_the_data(mu
             "{tables:?}"
         );
     }
-    assert_eq!(raw.count("_sqlx_migrations").await, 4);
+    assert_eq!(raw.count("_sqlx_migrations").await, 5);
     raw.close().await;
 
     let t = tenant(h.store(), "Acme MSP").await;

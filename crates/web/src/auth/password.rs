@@ -40,6 +40,29 @@ pub fn verify_password(password: &str, hash: &Secret) -> bool {
     }
 }
 
+/// Checks a password against a stored hash (or, with no hash, spends the same time) on a
+/// blocking thread, at most `permits` at once: argon2 never stalls the request workers.
+pub(crate) async fn verify_off_the_workers(
+    permits: &tokio::sync::Semaphore,
+    password: String,
+    hash: Option<Secret>,
+) -> Result<bool, WebError> {
+    let _permit = permits
+        .acquire()
+        .await
+        .map_err(|_| WebError::Internal("the password checks were closed".into()))?;
+    tokio::task::spawn_blocking(move || {
+        if let Some(hash) = hash {
+            verify_password(&password, &hash)
+        } else {
+            verify_nothing(&password);
+            false
+        }
+    })
+    .await
+    .map_err(|err| WebError::Internal(format!("a password check failed: {err}")))
+}
+
 /// Spends the time a verification takes, so an unknown email answers as slowly as a wrong
 /// password and timing does not tell which addresses have accounts.
 pub fn verify_nothing(password: &str) {

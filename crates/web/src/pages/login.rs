@@ -8,7 +8,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::auth::{Caller, Via, password, session};
+use crate::auth::{Caller, Via, password, session, throttle};
 use crate::error::WebError;
 use crate::forms::{FieldErrors, FormData};
 use crate::setup::{InitError, init_tenant};
@@ -58,7 +58,8 @@ pub(crate) async fn login_page(State(state): State<AppState>) -> Result<Response
     })
 }
 
-/// The client's IP address, for throttling ("unknown" when served without connect info).
+/// The client's IP address, for throttling: the peer, or what a trusted proxy reports (see
+/// `auth::throttle`); "unknown" when served without connect info.
 pub(crate) struct ClientAddress(String);
 
 impl axum::extract::FromRequestParts<AppState> for ClientAddress {
@@ -66,13 +67,16 @@ impl axum::extract::FromRequestParts<AppState> for ClientAddress {
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        _: &AppState,
+        state: &AppState,
     ) -> Result<ClientAddress, std::convert::Infallible> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let address =
+            throttle::client_address(peer, &parts.headers, &state.settings.trusted_proxies);
         Ok(ClientAddress(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
+            address.map_or_else(|| "unknown".to_owned(), |a| a.to_string()),
         ))
     }
 }
@@ -85,26 +89,43 @@ pub(crate) async fn login(
     let email = form.get("email");
     let pw = form.raw("password").to_owned();
     let now = state.now();
-    if let Some(retry_after_secs) = state.throttle.blocked(&email, &address, now) {
-        return Err(WebError::Throttled { retry_after_secs });
+    let settings = &state.settings;
+    let window = settings.throttle_window;
+    // Counted before the password is checked (and forgiven if it proves right), so guesses
+    // sent at once cannot all pass while their hashes are computed.
+    let account = throttle::account_key(&email, &address);
+    let from_address = throttle::address_key(&address);
+    let account_failures = state
+        .store
+        .count_sign_in_failure(&account, now, window)
+        .await?;
+    let address_failures = state
+        .store
+        .count_sign_in_failure(&from_address, now, window)
+        .await?;
+    if account_failures > settings.max_failed_logins {
+        return Err(WebError::Throttled {
+            retry_after_secs: window.as_secs(),
+        });
+    }
+    let delay = throttle::address_delay(address_failures, settings.throttle_step);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
     let user = state.store.user_by_email(&email).await?;
-    let verified = if let Some(user) = &user {
-        password::verify_password(&pw, &user.password_hash) && !user.disabled
-    } else {
-        password::verify_nothing(&pw);
-        false
-    };
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let verified = password::verify_off_the_workers(&state.password_checks, pw, hash).await?
+        && user.as_ref().is_some_and(|u| !u.disabled);
     match user {
         Some(user) if verified => {
-            state.throttle.succeeded(&email);
+            state.store.clear_sign_in_failures(&account).await?;
+            state.store.forgive_sign_in_failure(&from_address).await?;
             let (_, cookie) = session::start(&state, &user).await?;
             let mut response = Redirect::to("/").into_response();
             response.headers_mut().append(header::SET_COOKIE, cookie);
             Ok(response)
         }
         _ => {
-            state.throttle.failed(&email, &address, now);
             let mut response = with_presession(&state, |csrf| LoginPage {
                 csrf,
                 email,

@@ -2,7 +2,7 @@
 
 use runway_testkit::Backend;
 
-use crate::helpers::{Options, PASSWORD, spawn_app, spawn_with};
+use crate::helpers::{App, Options, PASSWORD, spawn_app, spawn_with};
 
 #[tokio::test]
 async fn setup_is_offered_only_while_no_tenant_exists_and_bad_input_creates_nothing() {
@@ -230,6 +230,80 @@ async fn the_sign_in_forms_token_and_other_authorization_schemes_open_no_other_f
         .unwrap();
     assert_eq!(basic.status().as_u16(), 403);
     assert_eq!(app.store.customers(app.tenant).await.unwrap().len(), before);
+}
+
+/// One sign-in attempt as it arrives through a reverse proxy that reports `client`.
+async fn login_via_proxy(app: &App, client: &str, email: &str, password: &str) -> u16 {
+    let browser = app.browser();
+    let page = browser.get("/login").await;
+    let reply = browser
+        .client
+        .post(format!("{}/login", browser.base))
+        .header("x-forwarded-for", client)
+        .form(&[
+            ("csrf", page.form_csrf().as_str()),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    reply.status().as_u16()
+}
+
+/// Behind a reverse proxy every user shares the proxy's address. A stranger's failures must
+/// not lock anyone else out — not by address, and not by naming the owner.
+#[tokio::test]
+async fn behind_a_trusted_proxy_a_strangers_failures_lock_out_nobody_else() {
+    let options = Options {
+        trusted_proxies: vec![runway_core::Cidr::parse("127.0.0.1").unwrap()],
+        ..Options::default()
+    };
+    let app = spawn_with(Backend::Sqlite, options).await.unwrap();
+    let stranger = "203.0.113.66";
+    for n in 0..30 {
+        let status = login_via_proxy(&app, stranger, &format!("guess{n}@acme.example"), "x").await;
+        assert_eq!(status, 401);
+    }
+    for _ in 0..5 {
+        let status = login_via_proxy(&app, stranger, "owner@acme.example", "guess").await;
+        assert_eq!(status, 401);
+    }
+    // The owner, from their own address, signs in; so does anyone else.
+    assert_eq!(
+        login_via_proxy(&app, "198.51.100.20", "owner@acme.example", PASSWORD).await,
+        303
+    );
+    assert_eq!(
+        login_via_proxy(&app, "198.51.100.21", "viewer@acme.example", PASSWORD).await,
+        303
+    );
+    // The stranger's address is slowed, never refused: a right password still works from it…
+    assert_eq!(
+        login_via_proxy(&app, stranger, "admin@acme.example", PASSWORD).await,
+        303
+    );
+    // …but the owner's account from the stranger's address stays refused for the window.
+    assert_eq!(
+        login_via_proxy(&app, stranger, "owner@acme.example", PASSWORD).await,
+        429
+    );
+}
+
+/// Without a trusted proxy the forwarding headers are ignored: a guesser cannot escape the
+/// account's limit by claiming to be someone else.
+#[tokio::test]
+async fn forwarding_headers_from_an_untrusted_peer_are_ignored() {
+    let app = spawn_app().await;
+    for n in 0..5 {
+        let status =
+            login_via_proxy(&app, &format!("198.51.100.{n}"), "viewer@acme.example", "x").await;
+        assert_eq!(status, 401);
+    }
+    assert_eq!(
+        login_via_proxy(&app, "198.51.100.99", "viewer@acme.example", PASSWORD).await,
+        429
+    );
 }
 
 #[tokio::test]

@@ -134,6 +134,8 @@ pub(crate) struct Options {
     pub(crate) empty: bool,
     /// Cookies marked `Secure`.
     pub(crate) secure_cookies: bool,
+    /// Reverse proxies to trust (the tests' client is the proxy when this holds 127.0.0.1).
+    pub(crate) trusted_proxies: Vec<runway_core::Cidr>,
 }
 
 /// The app on SQLite with the tenant, its users and the fleet read once.
@@ -199,6 +201,9 @@ pub(crate) async fn spawn_with(backend: Backend, options: Options) -> Option<App
     }
     let settings = WebSettings {
         secure_cookies: options.secure_cookies,
+        trusted_proxies: options.trusted_proxies,
+        // A failing address waits 1 ms, then 2, 4…: the rule, without slow tests.
+        throttle_step: Duration::from_millis(1),
         ..WebSettings::default()
     };
     let state = AppState::new(engine.clone(), settings);
