@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
+use runway_core::Cidr;
 use runway_store::{OpenOptions, SecretKey, Store};
+use runway_threecx::NetworkPolicy;
 
 /// Where Runway keeps its data.
 #[derive(Debug, Clone, Args)]
@@ -42,6 +44,38 @@ impl StoreArgs {
         runway_store::open(&url, OpenOptions::new(key))
             .await
             .context("cannot open the database")
+    }
+}
+
+/// Which addresses PBX reads may connect to (see `runway_threecx::NetworkPolicy`).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct NetworkArgs {
+    /// Address ranges PBXs may be reached on even though the default policy refuses their
+    /// class (loopback, link-local, multicast, unspecified), comma-separated, e.g. 127.0.0.1.
+    #[arg(
+        long,
+        env = "RUNWAY_PBX_NETWORK_ALLOW",
+        value_delimiter = ',',
+        value_name = "CIDR,…"
+    )]
+    pub(crate) pbx_network_allow: Vec<Cidr>,
+    /// Address ranges PBXs may never be reached on (wins over the allow list).
+    #[arg(
+        long,
+        env = "RUNWAY_PBX_NETWORK_DENY",
+        value_delimiter = ',',
+        value_name = "CIDR,…"
+    )]
+    pub(crate) pbx_network_deny: Vec<Cidr>,
+}
+
+impl NetworkArgs {
+    /// The policy these flags describe.
+    pub(crate) fn policy(&self) -> NetworkPolicy {
+        NetworkPolicy {
+            allow: self.pbx_network_allow.clone(),
+            deny: self.pbx_network_deny.clone(),
+        }
     }
 }
 

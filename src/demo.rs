@@ -14,7 +14,7 @@ use runway_clock::SystemClock;
 use runway_engine::{Engine, EngineConfig};
 use runway_sim::{Scenario, ScenarioFormat, Scheme, SimOptions, SimServer};
 use runway_store::{OpenOptions, SecretKey};
-use runway_threecx::ReadLimits;
+use runway_threecx::{NetworkPolicy, ReadLimits};
 use runway_web::WebSettings;
 
 use crate::config::{Shutdown, bind, exit_code, init_logging};
@@ -81,6 +81,9 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             timeout: Duration::from_secs(5),
             ..ReadLimits::default()
         },
+        // The simulated fleet answers on this machine's loopback, which the default PBX
+        // network policy refuses.
+        network: NetworkPolicy::allowing_loopback(),
         ..EngineConfig::default()
     };
     let engine = Engine::new(Arc::clone(&store), Arc::new(SystemClock), config);

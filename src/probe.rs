@@ -15,6 +15,7 @@ use runway_core::{
 use runway_threecx::{Connector, LicenseReading, PbxTarget, ReadLimits, validate_totp_secret};
 use serde_json::json;
 
+use crate::config::NetworkArgs;
 use crate::secrets::read_secret;
 
 /// Read one PBX's license and print it (secrets come from files or variables, never arguments).
@@ -70,6 +71,8 @@ pub(crate) struct ProbeArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    network: NetworkArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -91,7 +94,7 @@ pub(crate) async fn run(args: ProbeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let client = match Connector::new(limits).client(target) {
+    let client = match Connector::new(limits, args.network.policy()).client(target) {
         Ok(client) => client,
         Err(err) => {
             eprintln!("error: {err}");

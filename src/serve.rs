@@ -13,7 +13,7 @@ use runway_engine::{Engine, EngineConfig};
 use runway_threecx::ReadLimits;
 use runway_web::{AppState, WebSettings};
 
-use crate::config::{Shutdown, StoreArgs, bind, exit_code, init_logging};
+use crate::config::{NetworkArgs, Shutdown, StoreArgs, bind, exit_code, init_logging};
 
 /// Serve the dashboard and read the fleet.
 #[derive(Debug, Args)]
@@ -25,6 +25,8 @@ pub(crate) struct ServeArgs {
     listen: SocketAddr,
     #[command(flatten)]
     poller: PollerArgs,
+    #[command(flatten)]
+    network: NetworkArgs,
     /// Mark session cookies Secure (when users reach Runway over HTTPS).
     #[arg(long, env = "RUNWAY_SECURE_COOKIES")]
     secure_cookies: bool,
@@ -79,11 +81,11 @@ pub(crate) async fn run(args: ServeArgs) -> ExitCode {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = args.store.open().await?;
-    let engine = Engine::new(
-        Arc::clone(&store),
-        Arc::new(SystemClock),
-        args.poller.config(),
-    );
+    let config = EngineConfig {
+        network: args.network.policy(),
+        ..args.poller.config()
+    };
+    let engine = Engine::new(Arc::clone(&store), Arc::new(SystemClock), config);
     let settings = WebSettings {
         secure_cookies: args.secure_cookies,
         trusted_proxies: args.trusted_proxy,

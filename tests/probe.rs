@@ -45,6 +45,8 @@ async fn probe_prints_the_license_as_json_and_says_why_a_read_failed_without_the
             "--secret-env",
             "PROBE_TEST_SECRET",
             "--json",
+            "--pbx-network-allow",
+            "127.0.0.1",
         ]
         .map(str::to_owned)
         .to_vec()

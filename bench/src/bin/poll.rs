@@ -126,6 +126,7 @@ async fn run(args: &Args) -> Result<()> {
                 timeout: Duration::from_secs(args.timeout),
                 ..ReadLimits::default()
             },
+            network: runway_threecx::NetworkPolicy::allowing_loopback(),
             ..EngineConfig::default()
         },
     );

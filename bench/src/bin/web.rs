@@ -175,6 +175,7 @@ async fn read_fleet(
                 timeout: Duration::from_secs(3),
                 ..runway_threecx::ReadLimits::default()
             },
+            network: runway_threecx::NetworkPolicy::allowing_loopback(),
             ..EngineConfig::default()
         },
     );

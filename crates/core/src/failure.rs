@@ -32,6 +32,8 @@ pub enum FailureKind {
     UnexpectedAnswer,
     /// The PBX reported trouble on its side (5xx, 429).
     ServerError,
+    /// The PBX network policy refuses the PBX's address: nothing was sent to it.
+    NotAllowed,
     /// The stored address cannot be a PBX's.
     BadAddress,
     /// The stored credentials cannot be decrypted with this installation's key.
@@ -42,7 +44,7 @@ pub enum FailureKind {
 
 impl FailureKind {
     /// Every kind, [`FailureKind::Unknown`] last.
-    pub const ALL: [FailureKind; 11] = [
+    pub const ALL: [FailureKind; 12] = [
         FailureKind::Unreachable,
         FailureKind::Tls,
         FailureKind::Timeout,
@@ -51,6 +53,7 @@ impl FailureKind {
         FailureKind::Forbidden,
         FailureKind::UnexpectedAnswer,
         FailureKind::ServerError,
+        FailureKind::NotAllowed,
         FailureKind::BadAddress,
         FailureKind::Credentials,
         FailureKind::Unknown,
@@ -67,6 +70,7 @@ impl FailureKind {
             FailureKind::Forbidden => "forbidden",
             FailureKind::UnexpectedAnswer => "unexpected_answer",
             FailureKind::ServerError => "server_error",
+            FailureKind::NotAllowed => "network_policy",
             FailureKind::BadAddress => "bad_address",
             FailureKind::Credentials => "credentials",
             FailureKind::Unknown => "unknown",

@@ -13,7 +13,9 @@ use runway_store::{
     AttemptError, Credentials, GoodLicense, Instance, InstanceId, LastAttempt, LicenseState,
     LoginKind, NewAttempt, NewReading, ReadingSource, Store, StoreError, Tenant, TenantId, Trigger,
 };
-use runway_threecx::{Api, Connector, LicenseReading, PbxClient, PbxTarget, ReadLimits};
+use runway_threecx::{
+    Api, Connector, LicenseReading, NetworkPolicy, PbxClient, PbxTarget, ReadLimits,
+};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
@@ -39,6 +41,9 @@ pub struct EngineConfig {
     pub schedule: SchedulePolicy,
     /// How often an idle scheduler looks for due reads.
     pub idle_tick: Duration,
+    /// Which addresses reads may connect to (loopback, link-local and the like are refused
+    /// unless allowed; see `runway_threecx::NetworkPolicy`).
+    pub network: NetworkPolicy,
 }
 
 impl Default for EngineConfig {
@@ -49,6 +54,7 @@ impl Default for EngineConfig {
             read_limits: ReadLimits::default(),
             schedule: SchedulePolicy::default(),
             idle_tick: Duration::from_secs(5),
+            network: NetworkPolicy::default(),
         }
     }
 }
@@ -181,7 +187,7 @@ struct Failure {
 impl Engine {
     /// An engine over `store`, taking time from `clock`.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: EngineConfig) -> Engine {
-        let connector = Connector::new(config.read_limits);
+        let connector = Connector::new(config.read_limits, config.network.clone());
         let reads = Arc::new(Semaphore::new(config.concurrency.max(1)));
         Engine {
             inner: Arc::new(Inner {

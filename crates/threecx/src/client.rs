@@ -6,6 +6,9 @@
 //! the next attempt, so the PBX's anti-hacking rules never block Runway's address. Every read is
 //! bounded by one overall timeout: a hanging PBX costs that timeout and nothing more.
 
+use std::sync::Arc;
+
+use crate::network::NetworkPolicy;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -87,16 +90,32 @@ pub struct PbxClient {
     target: PbxTarget,
     http: reqwest::Client,
     limits: ReadLimits,
+    policy: Arc<NetworkPolicy>,
     session: Mutex<Session>,
 }
 
 impl PbxClient {
-    pub(crate) fn new(target: PbxTarget, http: reqwest::Client, limits: ReadLimits) -> PbxClient {
+    pub(crate) fn new(
+        target: PbxTarget,
+        http: reqwest::Client,
+        limits: ReadLimits,
+        policy: Arc<NetworkPolicy>,
+    ) -> PbxClient {
         PbxClient {
             target,
             http,
             limits,
+            policy,
             session: Mutex::default(),
+        }
+    }
+
+    /// The PBX's address when its URL names an address rather than a host name.
+    fn address_literal(&self) -> Option<std::net::IpAddr> {
+        match self.target.base_url.url().host()? {
+            url::Host::Ipv4(v4) => Some(v4.into()),
+            url::Host::Ipv6(v6) => Some(v6.into()),
+            url::Host::Domain(_) => None,
         }
     }
 
@@ -116,6 +135,14 @@ impl PbxClient {
     }
 
     async fn bounded(&self, refresh: bool) -> Result<LicenseReading, ReadError> {
+        // An address in the URL is checked here; a name is checked as it is resolved.
+        if let Some(address) = self.address_literal()
+            && !self.policy.permits(address)
+        {
+            return Err(ReadError::NotAllowed {
+                address: address.to_string(),
+            });
+        }
         let work = async {
             let mut session = self.session.lock().await;
             self.read_in_session(&mut session, refresh).await

@@ -71,6 +71,15 @@ pub enum ReadError {
         /// What was wrong with the answer.
         what: String,
     },
+    /// The PBX network policy refuses the address: nothing was sent to it.
+    #[error(
+        "{address} is not allowed by the PBX network policy ({})",
+        crate::POLICY_SETTINGS
+    )]
+    NotAllowed {
+        /// The refused address (or host name with the addresses it resolved to).
+        address: String,
+    },
     /// The PBX reported trouble on its side (5xx, 429).
     #[error("the PBX answered {status} on {endpoint}: server trouble, try again later")]
     ServerError {
@@ -95,6 +104,7 @@ impl ReadError {
             ReadError::Forbidden { .. } => FailureKind::Forbidden,
             ReadError::UnexpectedAnswer { .. } => FailureKind::UnexpectedAnswer,
             ReadError::ServerError { .. } => FailureKind::ServerError,
+            ReadError::NotAllowed { .. } => FailureKind::NotAllowed,
         }
     }
 
@@ -139,7 +149,8 @@ impl ReadError {
             },
             other @ (ReadError::Timeout { .. }
             | ReadError::ApiNotLicensed
-            | ReadError::ServerError { .. }) => other,
+            | ReadError::ServerError { .. }
+            | ReadError::NotAllowed { .. }) => other,
         }
     }
 
@@ -151,6 +162,11 @@ impl ReadError {
         let mut source: Option<&(dyn std::error::Error + 'static)> = err.source();
         let mut chain = Vec::new();
         while let Some(cause) = source {
+            if let Some(refused) = cause.downcast_ref::<crate::NotAllowed>() {
+                return ReadError::NotAllowed {
+                    address: refused.address.clone(),
+                };
+            }
             if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
                 return ReadError::Tls {
                     problem: describe_tls(tls),

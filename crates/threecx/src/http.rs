@@ -14,6 +14,7 @@ use reqwest::{RequestBuilder, StatusCode};
 
 use crate::client::PbxClient;
 use crate::error::ReadError;
+use crate::network::{NetworkPolicy, PolicyResolver};
 use crate::target::{PbxTarget, ReadLimits};
 use runway_core::TlsOptions;
 
@@ -32,6 +33,7 @@ pub enum TargetError {
 #[derive(Debug, Clone)]
 pub struct Connector {
     limits: ReadLimits,
+    policy: Arc<NetworkPolicy>,
     clients: Arc<Mutex<HashMap<TlsOptions, reqwest::Client>>>,
 }
 
@@ -40,9 +42,12 @@ impl Connector {
     ///
     /// The process must have installed its rustls crypto provider (the `runway` binary installs
     /// ring's in `main`); without one, every client fails to build with [`TargetError::Client`].
-    pub fn new(limits: ReadLimits) -> Connector {
+    ///
+    /// Reads connect only to addresses `policy` permits (see [`crate::NetworkPolicy`]).
+    pub fn new(limits: ReadLimits, policy: NetworkPolicy) -> Connector {
         Connector {
             limits,
+            policy: Arc::new(policy),
             clients: Arc::default(),
         }
     }
@@ -56,7 +61,12 @@ impl Connector {
     /// the PBX's token and its login backoff.
     pub fn client(&self, target: PbxTarget) -> Result<PbxClient, TargetError> {
         let http = self.http_for(&target.tls)?;
-        Ok(PbxClient::new(target, http, self.limits))
+        Ok(PbxClient::new(
+            target,
+            http,
+            self.limits,
+            Arc::clone(&self.policy),
+        ))
     }
 
     fn http_for(&self, tls: &TlsOptions) -> Result<reqwest::Client, TargetError> {
@@ -73,7 +83,10 @@ impl Connector {
             .connect_timeout(self.limits.timeout.min(Duration::from_secs(10)))
             .timeout(self.limits.timeout)
             .pool_idle_timeout(Duration::from_secs(2))
-            .pool_max_idle_per_host(1);
+            .pool_max_idle_per_host(1)
+            .dns_resolver(PolicyResolver {
+                policy: Arc::clone(&self.policy),
+            });
         if let Some(pem) = &tls.custom_ca_pem {
             let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
                 .map_err(|_| TargetError::BadCaCertificate)?;

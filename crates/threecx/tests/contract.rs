@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use runway_sim::{Fault, FaultKind, Scenario, Scheme, SimHandle, SimOptions, SimServer};
 use runway_threecx::{
-    BaseUrl, Connector, Credentials, FailureKind, PbxClient, PbxTarget, ReadLimits, Secret,
-    TlsOptions,
+    BaseUrl, Connector, Credentials, FailureKind, NetworkPolicy, PbxClient, PbxTarget, ReadLimits,
+    Secret, TlsOptions,
 };
 
 /// A connector, with the crypto provider the binary installs in `main` installed first.
 fn connector(limits: ReadLimits) -> Connector {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    Connector::new(limits)
+    Connector::new(limits, NetworkPolicy::allowing_loopback())
 }
 
 fn demo_scenario() -> Scenario {

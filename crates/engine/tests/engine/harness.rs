@@ -117,6 +117,7 @@ impl Fleet {
                 jitter: 0.0,
                 ..SchedulePolicy::default()
             },
+            network: runway_threecx::NetworkPolicy::allowing_loopback(),
             ..EngineConfig::default()
         };
         Engine::new(store, self.clock.clone(), config)

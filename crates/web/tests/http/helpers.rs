@@ -163,6 +163,7 @@ pub(crate) async fn spawn_with(backend: Backend, options: Options) -> Option<App
             jitter: 0.0,
             ..SchedulePolicy::default()
         },
+        network: runway_threecx::NetworkPolicy::allowing_loopback(),
         ..EngineConfig::default()
     };
     let engine = Engine::new(Arc::clone(&store), clock.clone(), config);
