@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use super::db::{Sql, Violation};
+use super::db::{Sql, Tx, Violation};
 use super::rows::{USER_COLUMNS, UserRow, seconds};
 use super::{OnViolation, SqlStore, missing};
 use crate::error::{Result, StoreError};
@@ -19,6 +19,39 @@ fn email_taken(email: &str) -> impl FnOnce(Violation) -> Option<StoreError> + '_
         ))),
         Violation::ForeignKey | Violation::Check => None,
     }
+}
+
+/// Takes the tenant's row lock (PostgreSQL; SQLite's single writer already serialises), so
+/// transactions that change who owns a tenant run one after another and see each other's work.
+async fn lock_tenant(tx: &mut Tx, tenant: TenantId) -> Result<()> {
+    tx.execute(Sql::new("UPDATE tenants SET name = name WHERE id = $1").bind(tenant.0))
+        .await?;
+    Ok(())
+}
+
+/// The tenant's owners who can sign in.
+async fn active_owners(tx: &mut Tx, tenant: TenantId) -> Result<i64> {
+    let (owners,): (i64,) = tx
+        .one(
+            Sql::new(
+                "SELECT COUNT(*) FROM users \
+                 WHERE tenant_id = $1 AND role = 'owner' AND disabled = FALSE",
+            )
+            .bind(tenant.0),
+        )
+        .await?;
+    Ok(owners)
+}
+
+/// Refuses (so the transaction rolls back) a change that took away the tenant's last owner
+/// who can sign in; `before` is the count taken under the tenant's lock before the change.
+async fn keep_an_owner(tx: &mut Tx, tenant: TenantId, before: i64) -> Result<()> {
+    if before > 0 && active_owners(tx, tenant).await? == 0 {
+        return Err(StoreError::conflict(
+            "an account keeps at least one owner who can sign in: make another user owner first",
+        ));
+    }
+    Ok(())
 }
 
 fn password_hash(hash: &runway_core::Secret) -> Result<String> {
@@ -116,6 +149,13 @@ impl Users for SqlStore {
             .map(password_hash)
             .transpose()?;
         let mut tx = self.db.begin().await?;
+        let ownership_changes = update.role.is_some() || update.disabled == Some(true);
+        let owners_before = if ownership_changes {
+            lock_tenant(&mut tx, tenant).await?;
+            active_owners(&mut tx, tenant).await?
+        } else {
+            0
+        };
         let row: Option<UserRow> = tx
             .optional(
                 Sql::new(format!(
@@ -133,6 +173,7 @@ impl Users for SqlStore {
             )
             .await?;
         let row = row.ok_or_else(|| missing("user", user))?;
+        keep_an_owner(&mut tx, tenant, owners_before).await?;
         if update.disabled == Some(true) {
             // A disabled user is signed out everywhere at once, and stays so if re-enabled.
             tx.execute(
@@ -147,9 +188,11 @@ impl Users for SqlStore {
     }
 
     async fn delete_user(&self, tenant: TenantId, user: UserId) -> Result<()> {
-        let deleted = self
-            .db
-            .write(
+        let mut tx = self.db.begin().await?;
+        lock_tenant(&mut tx, tenant).await?;
+        let owners_before = active_owners(&mut tx, tenant).await?;
+        let deleted = tx
+            .execute(
                 Sql::new("DELETE FROM users WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant.0)
                     .bind(user.0),
@@ -158,6 +201,8 @@ impl Users for SqlStore {
         if deleted == 0 {
             return Err(missing("user", user));
         }
+        keep_an_owner(&mut tx, tenant, owners_before).await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -134,7 +134,74 @@ async fn bad_user_input_is_refused_with_a_reason(h: Harness) {
     );
 }
 
+/// However owners are demoted, disabled or deleted — one after another or at the same moment
+/// from two nodes — an account keeps at least one owner who can sign in.
+async fn an_account_always_keeps_an_owner(h: Harness) {
+    let store = h.store();
+    let t = tenant(store, "Acme MSP").await;
+    let first = store
+        .create_user(t, &new_user("first@acme.example", Role::Owner))
+        .await
+        .unwrap();
+    let demote = UserUpdate {
+        role: Some(Role::Admin),
+        ..UserUpdate::default()
+    };
+    let disable = UserUpdate {
+        disabled: Some(true),
+        ..UserUpdate::default()
+    };
+    for refused in [
+        store.update_user(t, first.id, &demote).await.map(|_| ()),
+        store.update_user(t, first.id, &disable).await.map(|_| ()),
+        store.delete_user(t, first.id).await,
+    ] {
+        assert_conflict(refused, "at least one owner");
+    }
+    assert_eq!(
+        store.user(t, first.id).await.unwrap(),
+        first,
+        "nothing changed"
+    );
+
+    // Two owners demote each other at once, from two nodes: one of them stays owner. Raced
+    // many times over, since one round may run the two one after the other anyway.
+    let other_node = h.second_node().await;
+    for round in 0..25 {
+        let a = store
+            .create_user(t, &new_user(&format!("a{round}@acme.example"), Role::Owner))
+            .await
+            .unwrap();
+        let b = store
+            .create_user(t, &new_user(&format!("b{round}@acme.example"), Role::Owner))
+            .await
+            .unwrap();
+        store.update_user(t, first.id, &demote).await.unwrap();
+        let (ra, rb) = tokio::join!(
+            store.update_user(t, a.id, &demote),
+            other_node.update_user(t, b.id, &demote)
+        );
+        assert!(ra.is_ok() != rb.is_ok(), "round {round}: {ra:?} {rb:?}");
+        let owners: Vec<_> = store
+            .users(t)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|u| u.role == Role::Owner)
+            .collect();
+        assert_eq!(owners.len(), 1, "round {round}");
+        // Hand ownership back to `first` and retire the survivor for the next round.
+        let promote = UserUpdate {
+            role: Some(Role::Owner),
+            ..UserUpdate::default()
+        };
+        store.update_user(t, first.id, &promote).await.unwrap();
+        store.update_user(t, owners[0].id, &demote).await.unwrap();
+    }
+}
+
 conformance!(
+    an_account_always_keeps_an_owner,
     a_user_round_trips_and_is_found_by_email_for_sign_in,
     emails_are_unique_across_the_whole_installation,
     bad_user_input_is_refused_with_a_reason,
