@@ -92,6 +92,17 @@ pub trait Tenants: Send + Sync {
     /// Creates a tenant; a name already taken is a `Conflict`.
     async fn create_tenant(&self, settings: &TenantSettings) -> Result<Tenant>;
 
+    /// Creates a tenant and its first owner in one transaction, so nothing is half-created.
+    /// With `first_run` (the first-run setup page) it succeeds only on an installation without
+    /// tenants, once: of two setups racing on any nodes, one wins and the other is a
+    /// `Conflict`.
+    async fn create_tenant_with_owner(
+        &self,
+        settings: &TenantSettings,
+        owner: &NewUser,
+        first_run: bool,
+    ) -> Result<(Tenant, User)>;
+
     /// One tenant.
     async fn tenant(&self, tenant: TenantId) -> Result<Tenant>;
 

@@ -37,6 +37,29 @@ pub async fn init_tenant(
     owner_email: &str,
     owner_password: &str,
 ) -> Result<(Tenant, User), InitError> {
+    create(store, tenant_name, zone, owner_email, owner_password, false).await
+}
+
+/// [`init_tenant`] for the first-run setup page: it succeeds once per installation, and only
+/// while there is no tenant — of two setups racing on several nodes, the database lets one win.
+pub(crate) async fn setup_first_tenant(
+    store: &Arc<dyn Store>,
+    tenant_name: &str,
+    zone: &str,
+    owner_email: &str,
+    owner_password: &str,
+) -> Result<(Tenant, User), InitError> {
+    create(store, tenant_name, zone, owner_email, owner_password, true).await
+}
+
+async fn create(
+    store: &Arc<dyn Store>,
+    tenant_name: &str,
+    zone: &str,
+    owner_email: &str,
+    owner_password: &str,
+    first_run: bool,
+) -> Result<(Tenant, User), InitError> {
     let invalid = |field, message: String| InitError::Invalid { field, message };
     if tenant_name.trim().is_empty() {
         return Err(invalid(
@@ -59,18 +82,13 @@ pub async fn init_tenant(
     let hash = password::hash_password(owner_password)?;
     let mut settings = TenantSettings::new(tenant_name.trim());
     settings.zone = zone;
-    let tenant = store.create_tenant(&settings).await?;
-    let display_name = email.split('@').next().unwrap_or(email).to_owned();
-    let user = store
-        .create_user(
-            tenant.id,
-            &NewUser {
-                email: email.to_owned(),
-                display_name,
-                role: Role::Owner,
-                password_hash: hash,
-            },
-        )
-        .await?;
-    Ok((tenant, user))
+    let owner = NewUser {
+        email: email.to_owned(),
+        display_name: email.split('@').next().unwrap_or(email).to_owned(),
+        role: Role::Owner,
+        password_hash: hash,
+    };
+    Ok(store
+        .create_tenant_with_owner(&settings, &owner, first_run)
+        .await?)
 }

@@ -3,13 +3,15 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use super::db::{Sql, Violation};
+use super::db::{Sql, Tx, Violation};
 use super::rows::{TENANT_COLUMNS, TenantRow, seconds};
+use super::users::insert_user;
 use super::{OnViolation, SqlStore, missing};
 use crate::error::{Result, StoreError};
 use crate::ids::TenantId;
 use crate::store::Tenants;
 use crate::tenant::{Tenant, TenantSettings};
+use crate::user::{NewUser, User};
 use crate::validate;
 
 /// A tenant's settings as column values, validated.
@@ -42,30 +44,63 @@ fn name_taken(name: &str) -> impl FnOnce(Violation) -> Option<StoreError> + '_ {
     }
 }
 
+/// Inserts a tenant inside a transaction.
+async fn insert_tenant(tx: &mut Tx, settings: &TenantSettings) -> Result<Tenant> {
+    let c = columns(settings)?;
+    let row: TenantRow = tx
+        .one(
+            Sql::new(format!(
+                "INSERT INTO tenants (name, name_key, time_zone, reminder_milestones, \
+                 lapse_alert, renewal_template, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {TENANT_COLUMNS}"
+            ))
+            .bind(&c.name)
+            .bind(c.name_key)
+            .bind(c.zone)
+            .bind(c.milestones)
+            .bind(c.lapse_alert)
+            .bind(c.template)
+            .bind(seconds(Timestamp::now())),
+        )
+        .await
+        .on_violation(name_taken(&c.name))?;
+    Tenant::try_from(row)
+}
+
 #[async_trait]
 impl Tenants for SqlStore {
     async fn create_tenant(&self, settings: &TenantSettings) -> Result<Tenant> {
-        let c = columns(settings)?;
         let mut tx = self.db.begin().await?;
-        let row: TenantRow = tx
-            .one(
-                Sql::new(format!(
-                    "INSERT INTO tenants (name, name_key, time_zone, reminder_milestones, \
-                     lapse_alert, renewal_template, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {TENANT_COLUMNS}"
-                ))
-                .bind(&c.name)
-                .bind(c.name_key)
-                .bind(c.zone)
-                .bind(c.milestones)
-                .bind(c.lapse_alert)
-                .bind(c.template)
-                .bind(seconds(Timestamp::now())),
+        let tenant = insert_tenant(&mut tx, settings).await?;
+        tx.commit().await?;
+        Ok(tenant)
+    }
+
+    async fn create_tenant_with_owner(
+        &self,
+        settings: &TenantSettings,
+        owner: &NewUser,
+        first_run: bool,
+    ) -> Result<(Tenant, User)> {
+        let mut tx = self.db.begin().await?;
+        if first_run {
+            // The marker's primary key lets one first-run setup win, on any node.
+            let (tenants,): (i64,) = tx.one(Sql::new("SELECT COUNT(*) FROM tenants")).await?;
+            let already = || StoreError::conflict("Runway is already set up: sign in instead");
+            if tenants > 0 {
+                return Err(already());
+            }
+            tx.execute(
+                Sql::new("INSERT INTO store_meta (name, value) VALUES ('first_run_setup', $1)")
+                    .bind(b"done".to_vec()),
             )
             .await
-            .on_violation(name_taken(&c.name))?;
+            .on_violation(|v| (v == Violation::Unique).then(already))?;
+        }
+        let tenant = insert_tenant(&mut tx, settings).await?;
+        let user = insert_user(&mut tx, tenant.id, owner).await?;
         tx.commit().await?;
-        Tenant::try_from(row)
+        Ok((tenant, user))
     }
 
     async fn tenant(&self, tenant: TenantId) -> Result<Tenant> {

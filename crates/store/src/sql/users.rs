@@ -61,35 +61,41 @@ fn password_hash(hash: &runway_core::Secret) -> Result<String> {
     Ok(hash.expose().to_owned())
 }
 
+/// Inserts a user inside a transaction (creating a user, or a tenant with its owner).
+pub(super) async fn insert_user(tx: &mut Tx, tenant: TenantId, user: &NewUser) -> Result<User> {
+    let email = validate::email(&user.email)?;
+    let display_name = validate::name(&user.display_name, "display name", 200)?;
+    let hash = password_hash(&user.password_hash)?;
+    let row: UserRow = tx
+        .one(
+            Sql::new(format!(
+                "INSERT INTO users (tenant_id, email, email_key, display_name, role, \
+                     password_hash, disabled, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7) RETURNING {USER_COLUMNS}"
+            ))
+            .bind(tenant.0)
+            .bind(&email)
+            .bind(validate::name_key(&email))
+            .bind(display_name)
+            .bind(user.role.as_str())
+            .bind(hash)
+            .bind(seconds(Timestamp::now())),
+        )
+        .await
+        .on_violation(|v| match v {
+            Violation::ForeignKey => Some(missing("tenant", tenant)),
+            other => email_taken(&email)(other),
+        })?;
+    User::try_from(row)
+}
+
 #[async_trait]
 impl Users for SqlStore {
     async fn create_user(&self, tenant: TenantId, user: &NewUser) -> Result<User> {
-        let email = validate::email(&user.email)?;
-        let display_name = validate::name(&user.display_name, "display name", 200)?;
-        let hash = password_hash(&user.password_hash)?;
         let mut tx = self.db.begin().await?;
-        let row: UserRow = tx
-            .one(
-                Sql::new(format!(
-                    "INSERT INTO users (tenant_id, email, email_key, display_name, role, \
-                     password_hash, disabled, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7) RETURNING {USER_COLUMNS}"
-                ))
-                .bind(tenant.0)
-                .bind(&email)
-                .bind(validate::name_key(&email))
-                .bind(display_name)
-                .bind(user.role.as_str())
-                .bind(hash)
-                .bind(seconds(Timestamp::now())),
-            )
-            .await
-            .on_violation(|v| match v {
-                Violation::ForeignKey => Some(missing("tenant", tenant)),
-                other => email_taken(&email)(other),
-            })?;
+        let user = insert_user(&mut tx, tenant, user).await?;
         tx.commit().await?;
-        User::try_from(row)
+        Ok(user)
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {

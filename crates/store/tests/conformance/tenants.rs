@@ -1,7 +1,8 @@
 //! Tenants: settings round-trip, unique names, lookups.
 
+use runway_core::Secret;
 use runway_core::{Milestone, ReminderPolicy, RenewalTemplate, Severity, Zone};
-use runway_store::{TenantId, TenantSettings};
+use runway_store::{NewUser, Role, TenantId, TenantSettings};
 
 use crate::harness::{Harness, assert_conflict, assert_not_found, tenant};
 
@@ -86,7 +87,58 @@ async fn an_unknown_tenant_is_not_found(h: Harness) {
     );
 }
 
+fn owner(email: &str) -> NewUser {
+    NewUser {
+        email: email.into(),
+        display_name: "Owner".into(),
+        role: Role::Owner,
+        password_hash: Secret::new("$argon2id$hash"),
+    }
+}
+
+/// First-run setup creates the tenant with its owner in one transaction, once: two setups
+/// racing from two nodes leave one tenant, and an owner that cannot be created leaves none.
+async fn first_run_setup_happens_once_and_never_half(h: Harness) {
+    let store = h.store();
+    let bad_owner = store
+        .create_tenant_with_owner(&settings("Acme MSP"), &owner("not an email"), true)
+        .await;
+    assert!(bad_owner.is_err());
+    assert!(
+        store.tenants().await.unwrap().is_empty(),
+        "nothing half-created"
+    );
+
+    let other_node = h.second_node().await;
+    let (acme, beta) = (settings("Acme MSP"), settings("Beta MSP"));
+    let (owner_a, owner_b) = (owner("a@acme.example"), owner("b@beta.example"));
+    let (a, b) = tokio::join!(
+        store.create_tenant_with_owner(&acme, &owner_a, true),
+        other_node.create_tenant_with_owner(&beta, &owner_b, true)
+    );
+    assert!(a.is_ok() != b.is_ok(), "exactly one setup: {a:?} {b:?}");
+    let lost = if a.is_ok() { b } else { a };
+    assert_conflict(lost.map(|_| ()), "already set up");
+    let tenants = store.tenants().await.unwrap();
+    assert_eq!(tenants.len(), 1);
+    assert_eq!(store.users(tenants[0].id).await.unwrap().len(), 1);
+    assert_conflict(
+        store
+            .create_tenant_with_owner(&settings("Gamma MSP"), &owner("c@gamma.example"), true)
+            .await
+            .map(|_| ()),
+        "already set up",
+    );
+    // Adding tenants later (runway admin) is not first-run setup.
+    let (more, _) = store
+        .create_tenant_with_owner(&settings("Delta MSP"), &owner("d@delta.example"), false)
+        .await
+        .unwrap();
+    assert_eq!(more.settings.name, "Delta MSP");
+}
+
 conformance!(
+    first_run_setup_happens_once_and_never_half,
     a_tenant_keeps_its_settings_through_create_update_and_list,
     tenant_names_are_unique_case_insensitively,
     an_unknown_tenant_is_not_found,

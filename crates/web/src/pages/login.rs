@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use crate::auth::{Caller, Via, password, session, throttle};
 use crate::error::WebError;
 use crate::forms::{FieldErrors, FormData};
-use crate::setup::{InitError, init_tenant};
+use crate::setup::{InitError, setup_first_tenant};
 use crate::state::AppState;
 
 #[derive(Template, WebTemplate)]
@@ -176,7 +176,7 @@ pub(crate) async fn setup(
     let (tenant_name, zone, email) = (form.get("tenant_name"), form.get("zone"), form.get("email"));
     let mut errors = FieldErrors::default();
     if form.raw("password") == form.raw("password_again") {
-        match init_tenant(
+        match setup_first_tenant(
             &state.store,
             &tenant_name,
             &zone,
