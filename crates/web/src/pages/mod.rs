@@ -4,6 +4,7 @@ mod customers;
 mod instance;
 mod instance_form;
 mod login;
+mod password;
 mod settings;
 mod status;
 mod tokens;
@@ -100,5 +101,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/users/{id}", post(users::update))
         .route("/users/{id}/delete", post(users::delete))
         .route("/tokens", get(tokens::page).post(tokens::create))
+        .route(
+            "/account/password",
+            get(password::page).post(password::change),
+        )
         .route("/tokens/{id}/revoke", post(tokens::revoke))
 }

@@ -155,17 +155,26 @@ pub(crate) async fn update(
         disabled: Some(form.checked("disabled")),
         password_hash,
     };
-    state
+    let updated = state
         .store
         .update_user(caller.tenant.id, id, &update)
         .await?;
-    if changed_password && id != caller.user.id {
+    let mut response = Redirect::to("/users").into_response();
+    if changed_password {
+        // A new password signs the user out everywhere; an owner changing their own keeps
+        // this browser, with a fresh session.
         state
             .store
             .delete_user_sessions(caller.tenant.id, id)
             .await?;
+        if id == caller.user.id {
+            let (_, cookie) = crate::auth::session::start(&state, &updated).await?;
+            response
+                .headers_mut()
+                .append(axum::http::header::SET_COOKIE, cookie);
+        }
     }
-    Ok(Redirect::to("/users").into_response())
+    Ok(response)
 }
 
 pub(crate) async fn delete(

@@ -306,6 +306,61 @@ async fn forwarding_headers_from_an_untrusted_peer_are_ignored() {
     );
 }
 
+/// Every user — a viewer too — changes their own password with the current one, and the
+/// change signs them out everywhere else while this browser stays signed in.
+#[tokio::test]
+async fn a_user_changes_their_own_password_and_every_other_session_ends() {
+    let app = spawn_app().await;
+    let here = app.signed_in("viewer@acme.example").await;
+    let elsewhere = app.signed_in("viewer@acme.example").await;
+    assert_eq!(here.get("/account/password").await.status, 200);
+    let new = "a brand new passphrase";
+    let wrong = here
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", "not the password"),
+                ("new_password", new),
+                ("new_password_again", new),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 422, "{}", wrong.body);
+    assert!(wrong.body.contains("id=\"error-current_password\""));
+    assert_eq!(elsewhere.get("/").await.status, 200, "nothing changed yet");
+
+    let changed = here
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", new),
+                ("new_password_again", new),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, 303, "{}", changed.body);
+    let shown = here.get(changed.location()).await;
+    assert_eq!(shown.status, 200, "this browser stays signed in");
+    assert!(shown.body.contains("every other session is signed out"));
+    assert_eq!(
+        elsewhere.get("/").await.status,
+        303,
+        "the other session ended"
+    );
+    assert_eq!(
+        app.browser()
+            .login("viewer@acme.example", PASSWORD)
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        app.browser().login("viewer@acme.example", new).await.status,
+        303
+    );
+}
+
 #[tokio::test]
 async fn roles_decide_who_may_refresh_edit_and_manage_users() {
     let app = spawn_app().await;
