@@ -99,6 +99,37 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .await
 }
 
+/// How often expired sessions and sign-in throttle windows are deleted.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_mins(10);
+
+/// Deletes expired sessions and throttle windows every `every` until `shutdown`.
+async fn sweep_every(
+    state: &AppState,
+    every: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let swept =
+            runway_web::sweep_expired(&*state.store, state.now(), state.settings.throttle_window)
+                .await;
+        match swept {
+            Ok((sessions, windows)) => {
+                tracing::debug!(
+                    sessions,
+                    windows,
+                    "deleted expired sessions and throttle windows"
+                );
+            }
+            Err(err) => tracing::warn!(error = %err, "cannot delete expired sessions"),
+        }
+        tokio::select! {
+            () = &mut shutdown => return,
+            () = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
 /// Runs the poller and the web server until `shutdown`, then lets both finish what they are
 /// doing and closes the store.
 pub(crate) async fn run_until_shutdown(
@@ -116,8 +147,14 @@ pub(crate) async fn run_until_shutdown(
     });
     on_ready(&engine);
     let state = AppState::new(engine, settings);
+    let housekeeping = tokio::spawn({
+        let state = state.clone();
+        let shutdown = shutdown.clone();
+        async move { sweep_every(&state, HOUSEKEEPING_EVERY, shutdown.wait()).await }
+    });
     let web = runway_web::serve(listener, state, shutdown.wait()).await;
     let poll = poller.await;
+    let _ = housekeeping.await;
     store.close().await;
     web.context("the web server failed")?;
     poll.context("the poller failed")?;

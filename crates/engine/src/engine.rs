@@ -507,11 +507,14 @@ impl Engine {
                     Api::Xapi => ReadingSource::Xapi,
                     Api::Legacy => ReadingSource::Legacy,
                 };
+                // The raw answer is kept for diagnosis when the license it gave changed; an
+                // unchanged one read every few minutes would only fill the disk.
+                let changed = before.good.as_ref().map(|g| &g.facts) != Some(&reading.facts);
                 let new = NewReading {
                     read_at: now,
                     source,
                     facts: reading.facts,
-                    raw_body: Some(reading.raw.to_string()),
+                    raw_body: changed.then(|| reading.raw.to_string()),
                 };
                 let after = self
                     .record_license(

@@ -75,7 +75,8 @@ pub struct NewReading {
     pub source: ReadingSource,
     /// The facts derived from the answer.
     pub facts: LicenseFacts,
-    /// The raw response body (JSON text), kept for diagnosis; `None` for manual entries.
+    /// The raw response body (JSON text), kept for diagnosis when the license changed; `None`
+    /// for an unchanged reading and for manual entries.
     pub raw_body: Option<String>,
 }
 

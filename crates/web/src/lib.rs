@@ -81,6 +81,23 @@ fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
+/// Deletes what has expired at `now`: sessions that have ended, and sign-in throttle windows
+/// older than `throttle_window`. `runway serve` runs it every few minutes; returns how many
+/// sessions and windows it deleted.
+pub async fn sweep_expired(
+    store: &dyn runway_store::Store,
+    now: jiff::Timestamp,
+    throttle_window: std::time::Duration,
+) -> Result<(u64, u64), runway_store::StoreError> {
+    let sessions = store.delete_expired_sessions(now).await?;
+    let window =
+        jiff::SignedDuration::try_from(throttle_window).unwrap_or(jiff::SignedDuration::MAX);
+    let windows = store
+        .purge_sign_in_failures(now.saturating_sub(window).unwrap_or(now))
+        .await?;
+    Ok((sessions, windows))
+}
+
 /// Serves the application on an already bound listener until `shutdown` completes, then
 /// finishes the requests in flight.
 pub async fn serve(

@@ -328,6 +328,27 @@ async fn a_pbx_read_by_runway_takes_no_license_typed_in(backend: Backend) {
     assert_eq!(fleet.license("polled").await.good, None, "nothing recorded");
 }
 
+/// The raw answer is kept when the license it gave changed, not for every unchanged read: a
+/// PBX read every minute must not fill the disk with copies of the same body.
+async fn a_raw_body_is_kept_only_when_the_license_changed(backend: Backend) {
+    let renewal = r#"renewal = { expiry = "+377d" }"#;
+    let Some(fleet) = Fleet::start(backend, &pbx("renewing", "+12d", renewal)).await else {
+        return;
+    };
+    let engine = fleet.engine("node-a", 4);
+    let id = fleet.id("renewing");
+    for trigger in [Trigger::ReadNow, Trigger::ReadNow, Trigger::Refresh] {
+        engine
+            .read_instance(fleet.tenant, id, trigger)
+            .await
+            .unwrap();
+    }
+    let readings = fleet.store().readings(fleet.tenant, id, 10).await.unwrap();
+    let kept: Vec<bool> = readings.iter().map(|r| r.raw_body.is_some()).collect();
+    // Newest first: the renewal (changed), the unchanged second read, the first read.
+    assert_eq!(kept, [true, false, true]);
+}
+
 on_both_backends!(
     refresh_applies_the_pending_renewal_and_returns_the_expiry_before_and_after,
     a_failed_refresh_says_why_and_keeps_the_license,
@@ -335,4 +356,5 @@ on_both_backends!(
     test_connection_reads_unsaved_settings_and_records_nothing,
     a_manual_expiry_change_records_a_license_changed_event_with_before_and_after,
     a_pbx_read_by_runway_takes_no_license_typed_in,
+    a_raw_body_is_kept_only_when_the_license_changed,
 );

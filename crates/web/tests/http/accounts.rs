@@ -361,6 +361,40 @@ async fn a_user_changes_their_own_password_and_every_other_session_ends() {
     );
 }
 
+/// Ended sessions and passed throttle windows are deleted, so neither grows without limit.
+#[tokio::test]
+async fn expired_sessions_and_throttle_windows_are_swept_away() {
+    let app = spawn_app().await;
+    let signed_in = app.signed_in("viewer@acme.example").await;
+    assert_eq!(
+        app.browser()
+            .login("viewer@acme.example", "wrong")
+            .await
+            .status,
+        401
+    );
+    let window = std::time::Duration::from_mins(15);
+    let now = runway_clock::Clock::now(&*app.clock);
+    assert_eq!(
+        runway_web::sweep_expired(&*app.store, now, window)
+            .await
+            .unwrap(),
+        (0, 0),
+        "nothing has expired yet"
+    );
+    assert_eq!(signed_in.get("/").await.status, 200);
+
+    let later = now + std::time::Duration::from_hours(13);
+    let (sessions, windows) = runway_web::sweep_expired(&*app.store, later, window)
+        .await
+        .unwrap();
+    assert!(sessions >= 1, "the 12-hour sessions ended: {sessions}");
+    assert!(
+        windows >= 2,
+        "the account's and the address's windows: {windows}"
+    );
+}
+
 #[tokio::test]
 async fn roles_decide_who_may_refresh_edit_and_manage_users() {
     let app = spawn_app().await;
