@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::error::ReadError;
-use crate::fields::{Fields, parse_object, preview_bytes};
+use crate::fields::{Fields, describe_body, parse_object};
 use crate::http::{Answer, send};
 use crate::target::{PbxTarget, ReadLimits};
 use crate::{legacy, totp, xapi};
@@ -372,7 +372,10 @@ impl PbxClient {
         check_status(&answer, ENDPOINT)?;
         let text = String::from_utf8_lossy(&answer.body);
         if text.trim().trim_matches('"') != "AuthSuccess" {
-            return Err(rejected_credentials(&preview_bytes(&answer.body)));
+            return Err(rejected_credentials(&format!(
+                "the PBX answered {}",
+                describe_body(&answer.body)
+            )));
         }
         let cookie = answer
             .headers
@@ -709,11 +712,17 @@ pub(crate) fn check_status(answer: &Answer, endpoint: &str) -> Result<(), ReadEr
     match status.as_u16() {
         200..=299 => Ok(()),
         300..=399 => {
+            // Only where it points (scheme, host, port): never its path or query.
             let to = answer
                 .headers
                 .get(reqwest::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
-                .unwrap_or("another address");
+                .and_then(|v| url::Url::parse(v).ok())
+                .filter(|url| url.host_str().is_some())
+                .map_or_else(
+                    || "another address".to_owned(),
+                    |url| url.origin().ascii_serialization(),
+                );
             Err(ReadError::unexpected(
                 endpoint,
                 format!("redirected ({status}) to {to}: use that address as the PBX's base URL"),
@@ -732,10 +741,8 @@ pub(crate) fn check_status(answer: &Answer, endpoint: &str) -> Result<(), ReadEr
         )),
         400 => Err(ReadError::unexpected(
             endpoint,
-            format!(
-                "the PBX refused the request (400): {}",
-                odata_message(&answer.body)
-            ),
+            "the PBX refused the request (400): this PBX may not support this version of the \
+             request",
         )),
         408 | 429 | 500..=599 => Err(ReadError::ServerError {
             endpoint: endpoint.to_owned(),
@@ -745,14 +752,50 @@ pub(crate) fn check_status(answer: &Answer, endpoint: &str) -> Result<(), ReadEr
     }
 }
 
-fn odata_message(body: &[u8]) -> String {
-    serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| {
-            v.pointer("/error/message")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| preview_bytes(body))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, location: Option<&str>, body: &[u8]) -> Answer {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(location) = location {
+            headers.insert(reqwest::header::LOCATION, location.parse().unwrap());
+        }
+        Answer {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers,
+            body: body.to_vec(),
+        }
+    }
+
+    #[test]
+    fn errors_name_where_a_redirect_points_but_quote_nothing_the_server_said() {
+        let redirect = answer(
+            302,
+            Some("https://portal.example.com:8443/login?session=s3cr3t#x"),
+            b"",
+        );
+        let err = check_status(&redirect, "/xapi/v1/Defs")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("https://portal.example.com:8443"), "{err}");
+        assert!(!err.contains("session") && !err.contains("login?"), "{err}");
+        let relative = answer(301, Some("/elsewhere?token=abc"), b"");
+        let err = check_status(&relative, "/xapi/v1/Defs")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("another address") && !err.contains("token"),
+            "{err}"
+        );
+        let refused = answer(
+            400,
+            None,
+            br#"{"error":{"message":"internal host db-01 said no"}}"#,
+        );
+        let err = check_status(&refused, "/xapi/v1/Defs")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("db-01"), "{err}");
+    }
 }

@@ -25,8 +25,8 @@ pub(crate) fn parse_object(endpoint: &str, body: &[u8]) -> Result<Map<String, Va
         ReadError::unexpected(
             endpoint,
             format!(
-                "the body is not JSON ({err}); it starts with {}",
-                preview_bytes(body)
+                "the body is not JSON ({err}): it is {}",
+                describe_body(body)
             ),
         )
     })?;
@@ -58,7 +58,7 @@ impl<'a> Fields<'a> {
     fn wrong(&self, key: &str, value: &Value, expected: &str) -> ReadError {
         ReadError::unexpected(
             self.endpoint,
-            format!("{key} is {}, expected {expected}", preview_value(value)),
+            format!("{key} is {}, expected {expected}", kind_of(value)),
         )
     }
 
@@ -108,8 +108,12 @@ impl<'a> Fields<'a> {
     pub(crate) fn instant(&self, key: &str) -> Result<Option<Timestamp>, ReadError> {
         match self.present(key) {
             None => Ok(None),
-            Some(Value::String(s)) => parse_pbx_instant(s)
-                .map_err(|err| ReadError::unexpected(self.endpoint, format!("{key}: {err}"))),
+            Some(Value::String(s)) => parse_pbx_instant(s).map_err(|_| {
+                ReadError::unexpected(
+                    self.endpoint,
+                    format!("{key} is not a date (expected RFC 3339)"),
+                )
+            }),
             Some(other) => Err(self.wrong(key, other, "a date")),
         }
     }
@@ -126,29 +130,28 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-fn preview_value(value: &Value) -> String {
-    let text = value.to_string();
-    if text.chars().count() > 40 {
-        format!("{}…", text.chars().take(40).collect::<String>())
-    } else {
-        text
-    }
-}
-
-/// The start of a body as printable text, for error messages.
-pub(crate) fn preview_bytes(body: &[u8]) -> String {
+/// What a body is — its kind and size, never its content. A body comes from whatever answers
+/// at the PBX's address (which may not be a PBX at all), and error texts are shown to every
+/// user of the tenant, so they must not carry what some other service said.
+pub(crate) fn describe_body(body: &[u8]) -> String {
     if body.is_empty() {
-        return "nothing (empty body)".to_owned();
+        return "an empty body".to_owned();
     }
-    let text: String = String::from_utf8_lossy(&body[..body.len().min(60)])
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    format!(
-        "{:?}{}",
-        text.trim(),
-        if body.len() > 60 { "…" } else { "" }
-    )
+    let start = String::from_utf8_lossy(&body[..body.len().min(256)])
+        .trim_start()
+        .to_ascii_lowercase();
+    let kind = if start.starts_with("<!doctype html") || start.starts_with("<html") {
+        "an HTML page"
+    } else if start.starts_with('<') {
+        "an XML document"
+    } else if start.starts_with('{') || start.starts_with('[') {
+        "JSON"
+    } else if std::str::from_utf8(body).is_ok() {
+        "plain text"
+    } else {
+        "binary data"
+    };
+    format!("{kind} of {} bytes", body.len())
 }
 
 #[cfg(test)]
@@ -184,14 +187,11 @@ mod tests {
         let err = f.count("MaxSimCalls").unwrap_err().to_string();
         assert_eq!(
             err,
-            "unexpected answer from SystemStatus: MaxSimCalls is \"sixteen\", expected a whole number"
+            "unexpected answer from SystemStatus: MaxSimCalls is a string, expected a whole number"
         );
-        assert!(
-            f.instant("ExpirationDate")
-                .unwrap_err()
-                .to_string()
-                .contains("\"soon\"")
-        );
+        let err = f.instant("ExpirationDate").unwrap_err().to_string();
+        assert!(err.contains("ExpirationDate is not a date"), "{err}");
+        assert!(!err.contains("soon"), "no fragment of the answer: {err}");
         assert!(f.flag("LicenseActive").is_err());
         assert!(
             Fields::new("x", &object(r#"{"MaxSimCalls":-1}"#))
@@ -201,10 +201,22 @@ mod tests {
     }
 
     #[test]
-    fn non_json_and_non_object_bodies_are_unexpected_answers_with_a_preview() {
+    fn non_json_and_non_object_bodies_are_described_never_quoted() {
         let err =
             parse_object("SystemStatus", b"<html><body>Bad gateway</body></html>").unwrap_err();
-        assert!(err.to_string().contains("<html><body>Bad gateway"), "{err}");
+        assert!(
+            err.to_string().contains("an HTML page of 37 bytes"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("Bad gateway"), "{err}");
+        let secret = b"ami-id: i-0abc; AccessKeyId: AKIAEXAMPLE";
+        let err = parse_object("SystemStatus", secret)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("plain text of 40 bytes") && !err.contains("AKIA"),
+            "{err}"
+        );
         let err = parse_object("SystemStatus", b"[1,2]").unwrap_err();
         assert!(
             err.to_string()
@@ -212,7 +224,7 @@ mod tests {
             "{err}"
         );
         let err = parse_object("SystemStatus", b"").unwrap_err();
-        assert!(err.to_string().contains("empty body"), "{err}");
+        assert!(err.to_string().contains("an empty body"), "{err}");
     }
 
     #[test]
