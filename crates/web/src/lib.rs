@@ -51,6 +51,7 @@ pub use state::{AppState, WebSettings};
 /// The whole application: pages, API, static files, with security headers on every answer.
 pub fn router(state: AppState) -> Router {
     let api = api::router(state.clone());
+    let transport = axum::middleware::from_fn_with_state(state.clone(), auth::transport::transport);
     Router::new()
         .merge(pages::router())
         .merge(statics::router())
@@ -58,6 +59,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .fallback(not_found)
         .layer(axum::middleware::from_fn(auth::csrf::require_csrf))
+        // Outside the CSRF check, which reads the cookies this renames.
+        .layer(transport)
         .layer(header_layer(
             header::CONTENT_SECURITY_POLICY,
             "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",

@@ -14,6 +14,7 @@ pub mod password;
 pub mod session;
 pub mod throttle;
 pub mod tokens;
+pub mod transport;
 
 use axum::extract::FromRequestParts;
 use axum::http::header;

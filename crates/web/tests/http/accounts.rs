@@ -91,18 +91,24 @@ async fn the_session_cookie_is_http_only_same_site_and_secure_when_configured() 
         let mut browser = app.browser();
         let reply = browser.login("owner@acme.example", PASSWORD).await;
         assert_eq!(reply.status, 303);
+        // Over HTTPS (which --secure-cookies declares) the cookie carries the __Host- prefix.
+        let name = if secure {
+            "__Host-runway_session="
+        } else {
+            "runway_session="
+        };
         let cookie = reply
             .headers
             .get_all("set-cookie")
             .iter()
             .map(|v| v.to_str().unwrap().to_owned())
-            .find(|c| c.starts_with("runway_session="))
+            .find(|c| c.starts_with(name))
             .unwrap();
         assert!(cookie.contains("HttpOnly"), "{cookie}");
         assert!(cookie.contains("SameSite=Lax"), "{cookie}");
         assert!(cookie.contains("Path=/"), "{cookie}");
         assert_eq!(cookie.contains("Secure"), secure, "{cookie}");
-        let secret = cookie["runway_session=".len()..].split(';').next().unwrap();
+        let secret = cookie[name.len()..].split(';').next().unwrap();
         assert_eq!(secret.len(), 64, "a 256-bit secret");
     }
 }
@@ -393,6 +399,90 @@ async fn expired_sessions_and_throttle_windows_are_swept_away() {
         windows >= 2,
         "the account's and the address's windows: {windows}"
     );
+}
+
+/// The value of a `Set-Cookie` named `name` (and the whole header, to check its attributes).
+fn set_cookie(reply: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    reply
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| {
+            let value = v[name.len() + 1..].split(';').next().unwrap().to_owned();
+            (value, v.to_owned())
+        })
+}
+
+/// Over HTTPS (a trusted proxy says so) cookies are `__Host-` and `Secure`, HSTS is sent, and an
+/// unprefixed cookie — which a plain-HTTP answer could have planted — opens nothing.
+#[tokio::test]
+async fn over_https_cookies_are_host_prefixed_and_secure_and_hsts_is_sent() {
+    let options = Options {
+        trusted_proxies: vec![runway_core::Cidr::parse("127.0.0.1").unwrap()],
+        ..Options::default()
+    };
+    let app = spawn_with(Backend::Sqlite, options).await.unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let https = |request: reqwest::RequestBuilder| request.header("x-forwarded-proto", "https");
+    let page = https(client.get(format!("{}/login", app.base)))
+        .send()
+        .await
+        .unwrap();
+    assert!(page.headers().contains_key("strict-transport-security"));
+    let (presession, header) = set_cookie(&page, "__Host-runway_presession").unwrap();
+    assert!(
+        header.contains("; Secure") && header.contains("Path=/"),
+        "{header}"
+    );
+    assert!(!header.contains("Domain="), "{header}");
+
+    let signed_in = https(client.post(format!("{}/login", app.base)))
+        .header("cookie", format!("__Host-runway_presession={presession}"))
+        .form(&[
+            ("csrf", presession.as_str()),
+            ("email", "viewer@acme.example"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status().as_u16(), 303);
+    let (session, header) = set_cookie(&signed_in, "__Host-runway_session").unwrap();
+    assert!(
+        header.contains("; Secure") && header.contains("HttpOnly"),
+        "{header}"
+    );
+
+    let with = |cookie: String| {
+        https(client.get(format!("{}/", app.base)))
+            .header("cookie", cookie)
+            .send()
+    };
+    let prefixed = with(format!("__Host-runway_session={session}"))
+        .await
+        .unwrap();
+    assert_eq!(prefixed.status().as_u16(), 200);
+    let unprefixed = with(format!("runway_session={session}")).await.unwrap();
+    assert_eq!(
+        unprefixed.status().as_u16(),
+        303,
+        "an unprefixed cookie opens nothing"
+    );
+
+    // Plain HTTP, or a client claiming HTTPS without a trusted proxy: neither.
+    let plain = spawn_app().await;
+    let reply = https(client.get(format!("{}/login", plain.base)))
+        .send()
+        .await
+        .unwrap();
+    assert!(!reply.headers().contains_key("strict-transport-security"));
+    let (_, header) = set_cookie(&reply, "runway_presession").unwrap();
+    assert!(!header.contains("Secure"), "{header}");
 }
 
 #[tokio::test]
