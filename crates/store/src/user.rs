@@ -18,13 +18,13 @@ use crate::ids::{TenantId, UserId};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// Everything, including users and tenant settings.
+    /// Everything an admin does, and manages users (roles, passwords, disabling).
     Owner,
-    /// Everything but ownership matters.
+    /// Changes customers, instances and tenant settings, and does what a technician does.
     Admin,
-    /// Works with instances: refresh, read now, edit.
+    /// Refreshes licenses and reads PBXs now; changes no settings.
     Technician,
-    /// Reads only.
+    /// Reads the dashboard, calendar and history; changes nothing and reads no PBX.
     Viewer,
 }
 
