@@ -18,6 +18,9 @@ use crate::network::{NetworkPolicy, PolicyResolver};
 use crate::target::{PbxTarget, ReadLimits};
 use runway_core::TlsOptions;
 
+/// The most HTTP clients kept for distinct TLS settings.
+const MAX_CACHED_CLIENTS: usize = 64;
+
 /// A PBX's settings that cannot work, caught before any request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetError {
@@ -76,6 +79,11 @@ impl Connector {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(client) = clients.get(tls) {
             return Ok(client.clone());
+        }
+        // One entry per distinct CA bundle; edited instances leave old ones behind. Past a
+        // bound, start afresh (clients in use keep their own handle).
+        if clients.len() >= MAX_CACHED_CLIENTS {
+            clients.clear();
         }
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("Runway/", env!("CARGO_PKG_VERSION")))
@@ -157,4 +165,47 @@ pub(crate) async fn send(
         headers,
         body,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each CA bundle an instance ever had was kept for good; the cache now stays bounded.
+    #[tokio::test]
+    async fn the_clients_kept_per_tls_setting_stay_bounded() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let toml = r#"
+            [[pbx]]
+            id = "one"
+            customer = "Acme"
+            name = "One"
+            version = "20.0.10.1109"
+            login = { kind = "client_credentials", client_id = "runway", client_secret = "s" }
+            product_code = "3CXPSPROFENTSPLA"
+            expiry = "+30d"
+        "#;
+        let scenario = runway_sim::Scenario::parse(
+            toml,
+            runway_sim::ScenarioFormat::Toml,
+            "cache.toml",
+            jiff::Timestamp::now(),
+        )
+        .unwrap();
+        let sim = runway_sim::SimServer::start(scenario, runway_sim::SimOptions::default())
+            .await
+            .unwrap();
+        let connector = Connector::new(ReadLimits::default(), crate::NetworkPolicy::default());
+        for n in 0..(MAX_CACHED_CLIENTS * 2) {
+            // The same CA with a different comment: a distinct setting to the cache.
+            let tls = TlsOptions {
+                custom_ca_pem: Some(format!("# bundle {n}\n{}", sim.ca_pem())),
+                accept_invalid_certs: false,
+            };
+            connector.http_for(&tls).unwrap();
+            let kept = connector.clients.lock().unwrap().len();
+            assert!(kept <= MAX_CACHED_CLIENTS, "{kept} clients kept");
+        }
+        sim.shutdown().await;
+    }
 }
