@@ -8,7 +8,6 @@
 //! [`FailureKind::Unknown`], never as an error.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -97,13 +96,6 @@ impl FailureKind {
 impl fmt::Display for FailureKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for FailureKind {
-    type Err = std::convert::Infallible;
-    fn from_str(text: &str) -> Result<FailureKind, Self::Err> {
-        Ok(FailureKind::from_stored(text))
     }
 }
 

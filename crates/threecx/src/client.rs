@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use crate::network::NetworkPolicy;
+use crate::network::{NetworkPolicy, NotAllowed};
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -139,9 +139,9 @@ impl PbxClient {
         if let Some(address) = self.address_literal()
             && !self.policy.permits(address)
         {
-            return Err(ReadError::NotAllowed {
+            return Err(ReadError::NotAllowed(NotAllowed {
                 address: address.to_string(),
-            });
+            }));
         }
         let work = async {
             let mut session = self.session.lock().await;

@@ -72,14 +72,8 @@ pub enum ReadError {
         what: String,
     },
     /// The PBX network policy refuses the address: nothing was sent to it.
-    #[error(
-        "{address} is not allowed by the PBX network policy ({})",
-        crate::POLICY_SETTINGS
-    )]
-    NotAllowed {
-        /// The refused address (or host name with the addresses it resolved to).
-        address: String,
-    },
+    #[error(transparent)]
+    NotAllowed(#[from] crate::NotAllowed),
     /// The PBX reported trouble on its side (5xx, 429).
     #[error("the PBX answered {status} on {endpoint}: server trouble, try again later")]
     ServerError {
@@ -104,7 +98,7 @@ impl ReadError {
             ReadError::Forbidden { .. } => FailureKind::Forbidden,
             ReadError::UnexpectedAnswer { .. } => FailureKind::UnexpectedAnswer,
             ReadError::ServerError { .. } => FailureKind::ServerError,
-            ReadError::NotAllowed { .. } => FailureKind::NotAllowed,
+            ReadError::NotAllowed(_) => FailureKind::NotAllowed,
         }
     }
 
@@ -150,7 +144,7 @@ impl ReadError {
             other @ (ReadError::Timeout { .. }
             | ReadError::ApiNotLicensed
             | ReadError::ServerError { .. }
-            | ReadError::NotAllowed { .. }) => other,
+            | ReadError::NotAllowed(_)) => other,
         }
     }
 
@@ -163,9 +157,7 @@ impl ReadError {
         let mut chain = Vec::new();
         while let Some(cause) = source {
             if let Some(refused) = cause.downcast_ref::<crate::NotAllowed>() {
-                return ReadError::NotAllowed {
-                    address: refused.address.clone(),
-                };
+                return ReadError::NotAllowed(refused.clone());
             }
             if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
                 return ReadError::Tls {

@@ -27,7 +27,7 @@ mod xapi;
 pub use client::{Api, LicenseReading, PbxClient};
 pub use error::ReadError;
 pub use http::{Connector, TargetError};
-pub use network::{NetworkPolicy, NotAllowed, POLICY_SETTINGS, refused_by_default};
+pub use network::{NetworkPolicy, NotAllowed};
 pub use runway_core::{BaseUrl, Credentials, FailureKind, Secret, TlsOptions};
 pub use target::{PbxTarget, ReadLimits};
 pub use totp::{BadTotpSecret, totp_code, validate_totp_secret};

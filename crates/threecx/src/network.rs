@@ -20,7 +20,7 @@ use std::sync::Arc;
 use runway_core::Cidr;
 
 /// The settings that change the policy, named in every refusal.
-pub const POLICY_SETTINGS: &str = "--pbx-network-allow / RUNWAY_PBX_NETWORK_ALLOW";
+pub(crate) const POLICY_SETTINGS: &str = "--pbx-network-allow / RUNWAY_PBX_NETWORK_ALLOW";
 
 /// Which addresses PBX reads may connect to; see the module docs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -57,7 +57,7 @@ impl NetworkPolicy {
 
 /// Whether an address's class is refused unless allowed: loopback, link-local, multicast,
 /// broadcast, unspecified (and IPv4's "this network", 0.0.0.0/8).
-pub fn refused_by_default(address: IpAddr) -> bool {
+fn refused_by_default(address: IpAddr) -> bool {
     match address {
         IpAddr::V4(v4) => {
             v4.is_loopback()
