@@ -6,9 +6,9 @@
 //! [`CapacityCrossing::describe`]), shared with the history view.
 
 use jiff::Timestamp;
-#[cfg(doc)]
-use runway_core::FieldChange;
-use runway_core::{CapacityCrossing, LicenseFacts, LicenseField, ReadingChanges, Zone};
+use runway_core::{
+    CapacityCrossing, FieldChange, LicenseFacts, LicenseField, ReadingChanges, Zone,
+};
 use runway_store::{AttemptError, EventKind, LicenseState, NewEvent, Trigger};
 use serde_json::{Map, Value, json};
 
@@ -93,21 +93,19 @@ pub(crate) fn after_success(
         });
     }
     if entry == Entry::Read(Trigger::Refresh) {
-        let expiry = |facts: Option<&LicenseFacts>| {
-            facts
-                .and_then(|f| f.expiry)
-                .map_or(Value::Null, |t| Value::String(t.to_string()))
+        // The expiry before → after, in the words every change uses (even when unchanged).
+        let expiry = FieldChange {
+            field: LicenseField::Expiry,
+            before: previous.and_then(|f| f.expiry).map(|t| t.to_string()),
+            after: after.expiry.map(|t| t.to_string()),
         };
+        let json = |value: &Option<String>| value.clone().map_or(Value::Null, Value::String);
         events.push(NewEvent {
             at,
             kind: EventKind::RefreshPerformed,
-            before: Some(json!({"expiry": expiry(previous)})),
-            after: Some(json!({"expiry": expiry(Some(after))})),
-            message: format!(
-                "License refreshed from 3CX: expiry {} → {}",
-                local_date(previous.and_then(|f| f.expiry), zone),
-                local_date(after.expiry, zone)
-            ),
+            before: Some(json!({"expiry": json(&expiry.before)})),
+            after: Some(json!({"expiry": json(&expiry.after)})),
+            message: format!("License refreshed from 3CX: {}", expiry.describe(zone)),
         });
     }
     events
@@ -130,10 +128,6 @@ pub(crate) fn after_failure(
         after: Some(json!({"kind": error.kind})),
         message: format!("Reads are failing: {}", error.message),
     }]
-}
-
-fn local_date(instant: Option<Timestamp>, zone: &Zone) -> String {
-    instant.map_or_else(|| "none".to_owned(), |t| zone.date_of(t).to_string())
 }
 
 #[cfg(test)]
