@@ -37,22 +37,13 @@ pub async fn init_tenant(
     owner_email: &str,
     owner_password: &str,
 ) -> Result<(Tenant, User), InitError> {
-    create(store, tenant_name, zone, owner_email, owner_password, false).await
+    create_tenant_and_owner(store, tenant_name, zone, owner_email, owner_password, false).await
 }
 
-/// [`init_tenant`] for the first-run setup page: it succeeds once per installation, and only
-/// while there is no tenant — of two setups racing on several nodes, the database lets one win.
-pub(crate) async fn setup_first_tenant(
-    store: &Arc<dyn Store>,
-    tenant_name: &str,
-    zone: &str,
-    owner_email: &str,
-    owner_password: &str,
-) -> Result<(Tenant, User), InitError> {
-    create(store, tenant_name, zone, owner_email, owner_password, true).await
-}
-
-async fn create(
+/// [`init_tenant`], and for the first-run setup page (`first_run`): that succeeds once per
+/// installation and only while there is no tenant — of two setups racing on several nodes, the
+/// database lets one win.
+pub(crate) async fn create_tenant_and_owner(
     store: &Arc<dyn Store>,
     tenant_name: &str,
     zone: &str,

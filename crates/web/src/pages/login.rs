@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use crate::auth::{Caller, Via, password, session, throttle};
 use crate::error::WebError;
 use crate::forms::{FieldErrors, FormData};
-use crate::setup::{InitError, setup_first_tenant};
+use crate::setup::{InitError, create_tenant_and_owner};
 use crate::state::AppState;
 
 #[derive(Template, WebTemplate)]
@@ -176,12 +176,13 @@ pub(crate) async fn setup(
     let (tenant_name, zone, email) = (form.get("tenant_name"), form.get("zone"), form.get("email"));
     let mut errors = FieldErrors::default();
     if form.raw("password") == form.raw("password_again") {
-        match setup_first_tenant(
+        match create_tenant_and_owner(
             &state.store,
             &tenant_name,
             &zone,
             &email,
             form.raw("password"),
+            true,
         )
         .await
         {
