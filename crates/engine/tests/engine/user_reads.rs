@@ -349,6 +349,33 @@ async fn a_raw_body_is_kept_only_when_the_license_changed(backend: Backend) {
     assert_eq!(kept, [true, false, true]);
 }
 
+/// Reads users ask for share the engine's one limit of reads in flight, not one per request:
+/// with a limit of one, two bulk requests arriving together are read one after the other.
+async fn bulk_requests_share_the_engines_one_limit_of_reads_in_flight(backend: Backend) {
+    let slow = r#"latency = "300""#;
+    let toml = pbx("first", "+40d", slow) + &pbx("second", "+50d", slow);
+    let Some(fleet) = Fleet::start(backend, &toml).await else {
+        return;
+    };
+    let engine = fleet.engine("node-a", 1);
+    let (first, second) = ([fleet.id("first")], [fleet.id("second")]);
+    let started = std::time::Instant::now();
+    let (a, b) = tokio::join!(
+        engine.read_instances(fleet.tenant, &first, Trigger::ReadNow),
+        engine.read_instances(fleet.tenant, &second, Trigger::ReadNow),
+    );
+    let elapsed = started.elapsed();
+    let took = |results: &[(
+        runway_store::InstanceId,
+        Result<runway_engine::ReadOutcome, EngineError>,
+    )]| { results[0].1.as_ref().unwrap().duration };
+    let (first, second) = (took(&a), took(&b));
+    assert!(
+        elapsed >= first + second,
+        "the reads overlapped: {elapsed:?} for {first:?} + {second:?}"
+    );
+}
+
 on_both_backends!(
     refresh_applies_the_pending_renewal_and_returns_the_expiry_before_and_after,
     a_failed_refresh_says_why_and_keeps_the_license,
@@ -357,4 +384,5 @@ on_both_backends!(
     a_manual_expiry_change_records_a_license_changed_event_with_before_and_after,
     a_pbx_read_by_runway_takes_no_license_typed_in,
     a_raw_body_is_kept_only_when_the_license_changed,
+    bulk_requests_share_the_engines_one_limit_of_reads_in_flight,
 );
