@@ -152,6 +152,19 @@ impl SecretKey {
         }
     }
 
+    /// A 32-byte key for one purpose (e.g. signing the pre-session CSRF token), derived from the
+    /// installation's key with HMAC-SHA256 over `runway/v1/derive/{purpose}`. Every node of an
+    /// installation shares the secret key, so they derive the same key; the derived key reveals
+    /// nothing of the secret key, and keys for different purposes are unrelated.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        use hmac::{KeyInit as _, Mac as _};
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.bytes)
+            .expect("HMAC takes a key of any length");
+        mac.update(b"runway/v1/derive/");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// Seals `plaintext` for one field of one row.
     pub(crate) fn seal(&self, plaintext: &str, aad: &SealedFor<'_>) -> Result<Vec<u8>, StoreError> {
         let nonce = XNonce::try_generate()
@@ -291,6 +304,22 @@ mod tests {
             instance,
             field,
         }
+    }
+
+    #[test]
+    fn derived_keys_are_stable_per_key_and_purpose_and_unrelated_across_them() {
+        let key = SecretKey::from_bytes([7; KEY_LEN]);
+        let same = SecretKey::parse(&STANDARD.encode([7; KEY_LEN]), "test").unwrap();
+        assert_eq!(
+            key.derive("presession-csrf"),
+            same.derive("presession-csrf")
+        );
+        assert_ne!(key.derive("presession-csrf"), key.derive("other"));
+        assert_ne!(
+            key.derive("presession-csrf"),
+            SecretKey::from_bytes([8; KEY_LEN]).derive("presession-csrf")
+        );
+        assert_ne!(key.derive("presession-csrf"), [7; KEY_LEN]);
     }
 
     #[test]

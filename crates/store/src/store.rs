@@ -80,6 +80,10 @@ pub trait Store:
     /// Which database this is.
     fn backend(&self) -> Backend;
 
+    /// A key for one purpose, derived from the installation's secret key (see
+    /// `SecretKey::derive`): the same on every node, never the secret key itself.
+    fn derived_key(&self, purpose: &str) -> [u8; 32];
+
     /// Closes every connection and releases the SQLite node lock.
     async fn close(&self);
 }

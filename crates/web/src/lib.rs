@@ -52,13 +52,14 @@ pub use state::{AppState, WebSettings};
 pub fn router(state: AppState) -> Router {
     let api = api::router(state.clone());
     let transport = axum::middleware::from_fn_with_state(state.clone(), auth::transport::transport);
+    let csrf = axum::middleware::from_fn_with_state(state.clone(), auth::csrf::require_csrf);
     Router::new()
         .merge(pages::router())
         .merge(statics::router())
         .with_state(state)
         .merge(api)
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(auth::csrf::require_csrf))
+        .layer(csrf)
         // Outside the CSRF check, which reads the cookies this renames.
         .layer(transport)
         .layer(header_layer(

@@ -62,6 +62,9 @@ pub struct AppState {
     pub(crate) password_checks: Arc<tokio::sync::Semaphore>,
     /// Serialises first-run setup so two browsers cannot both create the first tenant.
     pub(crate) setup_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The key the pre-session CSRF token is signed with (derived from the installation's secret
+    /// key, so every node shares it; see `auth::csrf`).
+    pub(crate) presession_key: Arc<[u8; 32]>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -72,9 +75,16 @@ impl std::fmt::Debug for AppState {
     }
 }
 
+fn engine_store_key(engine: &Engine) -> [u8; 32] {
+    engine
+        .store()
+        .derived_key(crate::auth::csrf::PRESESSION_KEY_PURPOSE)
+}
+
 impl AppState {
     /// The state for an engine: its store and clock are the web layer's too.
     pub fn new(engine: Engine, settings: WebSettings) -> AppState {
+        let presession_key = engine_store_key(&engine);
         AppState {
             store: Arc::clone(engine.store()),
             clock: Arc::clone(engine.clock()),
@@ -82,6 +92,7 @@ impl AppState {
             password_checks: Arc::new(tokio::sync::Semaphore::new(PASSWORD_CHECKS)),
             settings,
             setup_lock: Arc::new(tokio::sync::Mutex::new(())),
+            presession_key: Arc::new(presession_key),
         }
     }
 

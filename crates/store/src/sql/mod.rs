@@ -131,6 +131,10 @@ impl Store for SqlStore {
         }
     }
 
+    fn derived_key(&self, purpose: &str) -> [u8; 32] {
+        self.key.derive(purpose)
+    }
+
     async fn close(&self) {
         self.db.close().await;
         let lock = match self.node_lock.lock() {

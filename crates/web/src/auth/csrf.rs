@@ -2,15 +2,17 @@
 //!
 //! A signed-in browser's token is derived from its session secret (SHA-256 of `csrf:` and the
 //! secret): tied to the session, unknowable without the cookie, and nothing more to store.
-//! The two forms shown before signing in (`/login`, `/setup`) use the secret of a separate
-//! `SameSite=Strict` cookie instead — on those two paths only, so that cookie can never stand
-//! in for a session's token anywhere else. [`require_csrf`] checks every POST/PUT/PATCH/DELETE:
+//! The two forms shown before signing in (`/login`, `/setup`) use a separate `SameSite=Strict`
+//! pre-session cookie instead — on those two paths only, so that cookie can never stand in for a
+//! session's token anywhere else. Their token is the cookie's secret signed with a key only the
+//! server has (HMAC-SHA256 with a key derived from the installation's secret key), so whoever
+//! manages to plant a cookie in a browser still cannot forge the matching form field. [`require_csrf`] checks every POST/PUT/PATCH/DELETE:
 //! the token comes in the `X-CSRF-Token` header or, for HTML forms, the `csrf` field. Requests
 //! that carry an `Authorization: Bearer` API token need none (no cookie authenticates them);
 //! any other `Authorization` scheme gets no such pass.
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -18,6 +20,10 @@ use subtle::ConstantTimeEq as _;
 
 use super::{PRESESSION_COOKIE, SESSION_COOKIE, cookie_in, tokens};
 use crate::error::{ApiError, WebError};
+use crate::state::AppState;
+
+/// What the pre-session token's signing key is derived for (see `Store::derived_key`).
+pub(crate) const PRESESSION_KEY_PURPOSE: &str = "presession-csrf";
 
 /// The header API calls made with a session carry the token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -30,8 +36,17 @@ pub fn token_for_session(session_secret: &str) -> String {
     tokens::token_hash(&format!("csrf:{session_secret}"))
 }
 
+/// The CSRF token of a pre-session cookie: its secret signed with the server's key (hex).
+pub fn token_for_presession(key: &[u8; 32], presession_secret: &str) -> String {
+    use hmac::{KeyInit as _, Mac as _};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
+    mac.update(b"presession:");
+    mac.update(presession_secret.as_bytes());
+    tokens::hex(&mac.finalize().into_bytes())
+}
+
 /// Refuses unsafe requests without a valid CSRF token (see the module docs).
-pub async fn require_csrf(request: Request, next: Next) -> Response {
+pub async fn require_csrf(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let unsafe_method = matches!(
         *request.method(),
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
@@ -45,7 +60,9 @@ pub async fn require_csrf(request: Request, next: Next) -> Response {
     let headers = request.headers();
     let expected: Vec<String> = [
         cookie_in(headers, SESSION_COOKIE).map(|s| token_for_session(&s)),
-        cookie_in(headers, PRESESSION_COOKIE).filter(|_| before_sign_in),
+        cookie_in(headers, PRESESSION_COOKIE)
+            .filter(|_| before_sign_in)
+            .map(|s| token_for_presession(&state.presession_key, &s)),
     ]
     .into_iter()
     .flatten()

@@ -44,11 +44,15 @@ pub async fn end(
     set_cookie(state, SESSION_COOKIE, "", "Lax", Some(0))
 }
 
-/// A fresh pre-session CSRF secret and its cookie, for forms shown before signing in.
+/// A fresh pre-session cookie and the CSRF token its forms carry (the cookie's secret signed
+/// with the server's key, see [`super::csrf`]), for forms shown before signing in.
 pub fn presession(state: &AppState) -> Result<(String, HeaderValue), WebError> {
     let secret = tokens::random_secret()?;
     let cookie = set_cookie(state, PRESESSION_COOKIE, &secret, "Strict", None)?;
-    Ok((secret, cookie))
+    Ok((
+        super::csrf::token_for_presession(&state.presession_key, &secret),
+        cookie,
+    ))
 }
 
 fn set_cookie(

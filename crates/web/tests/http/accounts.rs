@@ -201,6 +201,56 @@ async fn every_form_post_needs_the_sessions_csrf_token() {
     assert_eq!(accepted.status, 201, "{}", accepted.body);
 }
 
+/// The sign-in form's token is the pre-session cookie signed with the server's key: a cookie
+/// someone planted in the browser, sent back as its own token (the "double submit" that an
+/// unsigned scheme would accept), is refused, as is the token of another installation.
+#[tokio::test]
+async fn the_sign_in_forms_token_is_signed_by_the_server_and_a_planted_cookie_cannot_forge_it() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let sign_in = |cookie: String, token: String| {
+        client
+            .post(format!("{}/login", app.base))
+            .header("cookie", format!("runway_presession={cookie}"))
+            .form(&[
+                ("csrf", token),
+                ("email", "admin@acme.example".to_owned()),
+                ("password", crate::helpers::PASSWORD.to_owned()),
+            ])
+            .send()
+    };
+    let planted = "a".repeat(64);
+    let double_submit = sign_in(planted.clone(), planted).await.unwrap();
+    assert_eq!(double_submit.status().as_u16(), 403);
+
+    let page = client
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    let (cookie, _) = set_cookie(&page, "runway_presession").unwrap();
+    let token = crate::helpers::reply(page).await.form_csrf();
+    assert_ne!(token, cookie, "the token is not the cookie itself");
+
+    // The same pair, shown by an installation with another secret key, opens nothing here.
+    let other = spawn_app().await;
+    let foreign = client
+        .get(format!("{}/login", other.base))
+        .send()
+        .await
+        .unwrap();
+    let (foreign_cookie, _) = set_cookie(&foreign, "runway_presession").unwrap();
+    let foreign_token = crate::helpers::reply(foreign).await.form_csrf();
+    let crossed = sign_in(foreign_cookie, foreign_token).await.unwrap();
+    assert_eq!(crossed.status().as_u16(), 403);
+
+    let signed_in = sign_in(cookie, token).await.unwrap();
+    assert_eq!(signed_in.status().as_u16(), 303);
+}
+
 /// The token of the sign-in form stands in for nothing else, and only `Bearer` requests skip
 /// the CSRF check: a cookie an attacker planted, or any other `Authorization` header, does not
 /// open the signed-in forms.
@@ -440,11 +490,12 @@ async fn over_https_cookies_are_host_prefixed_and_secure_and_hsts_is_sent() {
         "{header}"
     );
     assert!(!header.contains("Domain="), "{header}");
+    let form_token = crate::helpers::reply(page).await.form_csrf();
 
     let signed_in = https(client.post(format!("{}/login", app.base)))
         .header("cookie", format!("__Host-runway_presession={presession}"))
         .form(&[
-            ("csrf", presession.as_str()),
+            ("csrf", form_token.as_str()),
             ("email", "viewer@acme.example"),
             ("password", PASSWORD),
         ])

@@ -291,7 +291,7 @@ impl Reply {
     }
 }
 
-async fn reply(response: reqwest::Response) -> Reply {
+pub(crate) async fn reply(response: reqwest::Response) -> Reply {
     Reply {
         status: response.status().as_u16(),
         headers: response.headers().clone(),
