@@ -132,6 +132,7 @@ async fn token(
         TokenCommand::Create { name, .. } => {
             let (secret, token) =
                 runway_web::create_api_token(store, user.tenant_id, user.id, &name, now).await?;
+            audit(store, &user, "token_created", &token, now).await;
             eprintln!(
                 "created token {} ({:?}); it is shown only now:",
                 token.id.0, token.name
@@ -151,8 +152,32 @@ async fn token(
         TokenCommand::Revoke { id, .. } => {
             let token =
                 runway_web::revoke_api_token(store, user.tenant_id, ApiTokenId(id), now).await?;
+            audit(store, &user, "token_revoked", &token, now).await;
             println!("revoked token {} ({:?})", token.id.0, token.name);
         }
     }
     Ok(())
+}
+
+/// Records a token command in the tenant's audit log, as done on the server by `runway admin`.
+async fn audit(
+    store: &std::sync::Arc<dyn runway_store::Store>,
+    user: &runway_store::User,
+    action: &str,
+    token: &runway_store::ApiToken,
+    now: jiff::Timestamp,
+) {
+    let entry = runway_store::NewAuditEntry {
+        at: now,
+        actor: user.email.clone(),
+        user_id: Some(user.id),
+        via: runway_store::AuditVia::Command,
+        address: String::new(),
+        action: action.to_owned(),
+        target: format!("token {} ({:?})", token.id.0, token.name),
+        detail: "with runway admin".to_owned(),
+    };
+    if let Err(err) = store.record_audit(user.tenant_id, &entry).await {
+        eprintln!("warning: the audit log could not be written: {err}");
+    }
 }

@@ -99,10 +99,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .await
 }
 
-/// How often expired sessions and sign-in throttle windows are deleted.
+/// How often expired sessions, sign-in throttle windows and history past its retention are
+/// deleted.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_mins(10);
 
-/// Deletes expired sessions and throttle windows every `every` until `shutdown`.
+/// Deletes expired sessions, throttle windows and old history every `every` until `shutdown`.
 async fn sweep_every(
     state: &AppState,
     every: Duration,
@@ -114,14 +115,53 @@ async fn sweep_every(
             runway_web::sweep_expired(&*state.store, state.now(), state.settings.throttle_window)
                 .await;
         match swept {
-            Ok((sessions, windows)) => {
+            Ok(swept) => {
                 tracing::debug!(
-                    sessions,
-                    windows,
-                    "deleted expired sessions and throttle windows"
+                    sessions = swept.sessions,
+                    throttle_windows = swept.throttle_windows,
+                    readings = swept.pruned.readings,
+                    events = swept.pruned.events,
+                    attempts = swept.pruned.attempts,
+                    audit_entries = swept.pruned.audit_entries,
+                    "deleted expired sessions, throttle windows and history past its retention"
                 );
             }
-            Err(err) => tracing::warn!(error = %err, "cannot delete expired sessions"),
+            Err(err) => tracing::warn!(
+                error = %err,
+                "cannot delete expired sessions or history past its retention"
+            ),
+        }
+        tokio::select! {
+            () = &mut shutdown => return,
+            () = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+/// How often every tenant's alerts are evaluated without a read: local midnight fires the next
+/// milestone within a minute, and a PBX gone blind raises "not read".
+const ALERT_TICK_EVERY: Duration = Duration::from_mins(1);
+
+/// Evaluates alerts every `every` until `shutdown` (every node does; each reminder stage still
+/// fires once, by the database's constraint).
+async fn alert_tick_every(
+    state: &AppState,
+    every: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        match state.store.evaluate_alerts(state.now()).await {
+            Ok(changed) if changed != runway_store::AlertsChanged::default() => {
+                tracing::info!(
+                    fired = changed.fired,
+                    skipped = changed.skipped,
+                    resolved = changed.resolved,
+                    "evaluated alerts"
+                );
+            }
+            Ok(_) => {}
+            Err(err) => tracing::error!(error = %err, "cannot evaluate alerts"),
         }
         tokio::select! {
             () = &mut shutdown => return,
@@ -152,9 +192,15 @@ pub(crate) async fn run_until_shutdown(
         let shutdown = shutdown.clone();
         async move { sweep_every(&state, HOUSEKEEPING_EVERY, shutdown.wait()).await }
     });
+    let alert_tick = tokio::spawn({
+        let state = state.clone();
+        let shutdown = shutdown.clone();
+        async move { alert_tick_every(&state, ALERT_TICK_EVERY, shutdown.wait()).await }
+    });
     let web = runway_web::serve(listener, state, shutdown.wait()).await;
     let poll = poller.await;
     let _ = housekeeping.await;
+    let _ = alert_tick.await;
     store.close().await;
     web.context("the web server failed")?;
     poll.context("the poller failed")?;

@@ -17,8 +17,9 @@ impl Running {
         let mut child = Command::new(env!("CARGO_BIN_EXE_runway"))
             .args(args)
             .envs(env.iter().copied())
-            .env("RUNWAY_LOG", "warn")
+            .env("RUNWAY_LOG", runway_testkit::logs::child_filter("warn"))
             .stdout(Stdio::piped())
+            .stderr(runway_testkit::logs::child_stderr(args[0]))
             .spawn()
             .unwrap();
         let lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -55,6 +56,7 @@ fn address_in(line: &str) -> String {
 
 /// A client signed in through the login form, as a browser would be.
 async fn signed_in(base: &str, email: &str, password: &str) -> reqwest::Client {
+    runway_testkit::secrets::used(password);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .cookie_store(true)
@@ -95,6 +97,11 @@ async fn signed_in(base: &str, email: &str, password: &str) -> reqwest::Client {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_prints_a_login_that_opens_the_whole_fleet_with_every_band() {
+    // For the secrets scan: the demo fleet's PBX secrets, built into the binary.
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/demo.toml");
+    runway_testkit::secrets::scenario(
+        &runway_sim::Scenario::load(&demo, jiff::Timestamp::now()).unwrap(),
+    );
     let mut demo = Running::start(&["demo", "--listen", "127.0.0.1:0"], &[]);
     let printed = tokio::task::spawn_blocking(move || {
         let lines = demo.until("Sign in as");
@@ -161,9 +168,17 @@ async fn serve_opens_what_admin_init_created_and_stops_cleanly_on_sigterm() {
         .args(["--zone", "Europe/Oslo", "--email", "owner@fjord.example"])
         .args(["--password-env", "OWNER_PASSWORD"])
         .env("OWNER_PASSWORD", password)
+        .env("RUNWAY_LOG", runway_testkit::logs::child_filter("warn"))
         .output()
         .unwrap();
+    runway_testkit::logs::keep_output("admin-init", &init);
     assert!(init.status.success(), "{init:?}");
+    // The installation key `admin init` created, as `serve` will read it.
+    runway_testkit::secrets::used(
+        std::fs::read_to_string(data.path().join("secret.key"))
+            .unwrap()
+            .trim(),
+    );
 
     let mut serve = Running::start(
         &["serve", "--data-dir", data_dir, "--listen", "127.0.0.1:0"],

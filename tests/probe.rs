@@ -10,12 +10,16 @@ use runway_sim::{Scenario, SimOptions, SimServer};
 async fn probe(args: Vec<String>, secret: &str) -> Output {
     let secret = secret.to_owned();
     tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_runway"))
+        runway_testkit::secrets::used(&secret);
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_runway"))
             .arg("probe")
             .args(args)
             .env("PROBE_TEST_SECRET", secret)
+            .env("RUNWAY_LOG", runway_testkit::logs::child_filter("warn"))
             .output()
-            .unwrap()
+            .unwrap();
+        runway_testkit::logs::keep_output("probe", &output);
+        output
     })
     .await
     .unwrap()

@@ -73,9 +73,10 @@ impl BaseUrl {
         if url.query().is_some() || url.fragment().is_some() {
             return Err(bad("it must not have a query (?) or fragment (#)"));
         }
-        // Joining relative API paths needs a trailing slash on the base.
-        if !url.path().ends_with('/') {
-            let path = format!("{}/", url.path());
+        // Joining relative API paths needs a trailing slash on the base: exactly one, as more
+        // would not survive the normal form (shown and stored without them).
+        let path = format!("{}/", url.path().trim_end_matches('/'));
+        if path != url.path() {
             url.set_path(&path);
         }
         Ok(BaseUrl(url))
@@ -120,22 +121,25 @@ impl FromStr for BaseUrl {
     }
 }
 
-/// The input with any `user:password@` part masked, so an error can quote it safely.
+/// The input with anything that may be a `user:password@` part masked, so an error can quote
+/// it safely: everything from after the scheme (or the start) to the last `@`. It errs towards
+/// masking: a password may hold `/`, `?`, `#` or even `://`, and the input may have no scheme.
 fn without_userinfo(input: &str) -> String {
-    let Some(scheme_end) = input.find("://").map(|i| i + 3) else {
-        return input.to_owned();
+    let start = match input.split_once("://") {
+        Some((scheme, _)) if is_scheme(scheme) => scheme.len() + 3,
+        _ => input.len() - input.trim_start_matches(['/', '\\']).len(),
     };
-    let authority_end = input[scheme_end..]
-        .find('/')
-        .map_or(input.len(), |i| scheme_end + i);
-    match input[scheme_end..authority_end].rfind('@') {
-        Some(at) => format!(
-            "{}***@{}",
-            &input[..scheme_end],
-            &input[scheme_end + at + 1..]
-        ),
+    match input[start..].rfind('@') {
+        Some(at) => format!("{}***@{}", &input[..start], &input[start + at + 1..]),
         None => input.to_owned(),
     }
+}
+
+/// Whether a text is a URL scheme (`https`, `ftp`, `svn+ssh`).
+fn is_scheme(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
 /// How Runway reads an instance's license.
@@ -431,6 +435,46 @@ mod tests {
         }
         let err = BaseUrl::parse("https://admin:s3cret@pbx.example.com").unwrap_err();
         assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+
+    /// Found by fuzzing: a path ending in several slashes kept them all, while the normal
+    /// form (stored and shown) drops them, so the address read back from the store was another
+    /// address than the one first used.
+    #[test]
+    fn regression_trailing_slashes_collapse_so_the_normal_form_reads_back_to_itself() {
+        for input in [
+            "https:/0//",
+            "pbx.example.com//",
+            "https://pbx.example.com/acme//",
+        ] {
+            let url = BaseUrl::parse(input).unwrap();
+            assert_eq!(BaseUrl::parse(&url.to_string()).unwrap(), url, "{input}");
+            assert!(!url.url().path().ends_with("//"), "{input}: {url:?}");
+        }
+        assert_eq!(
+            BaseUrl::parse("https://pbx.example.com/acme//")
+                .unwrap()
+                .url()
+                .as_str(),
+            "https://pbx.example.com/acme/"
+        );
+    }
+
+    /// Found by fuzzing: the password was masked only after an explicit `scheme://`, so an
+    /// address typed without one (as the form invites) repeated it in the error.
+    #[test]
+    fn regression_a_password_in_an_address_without_a_scheme_is_masked_too() {
+        for input in [
+            "admin:s3cret@pbx.example.com:5001",
+            "//admin:s3cret@pbx.example.com",
+            "admin:s3/cr?et@pbx.example.com",
+            "admin:s3://cret@pbx.example.com",
+            "https://admin:s3cr/et@pbx.example.com",
+        ] {
+            let err = BaseUrl::parse(input).unwrap_err().to_string();
+            assert!(!err.contains("s3"), "{input}: {err}");
+            assert!(err.contains("***@pbx.example.com"), "{input}: {err}");
+        }
     }
 
     #[test]

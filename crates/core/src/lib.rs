@@ -46,6 +46,7 @@ mod order;
 mod pbx_date;
 mod reminder;
 mod renewal;
+mod retention;
 mod seats;
 mod secret;
 mod zone;
@@ -70,6 +71,7 @@ pub use reminder::{
     ReminderPolicyError, Resolution, ResolveReason, Severity, Stage,
 };
 pub use renewal::{DEFAULT_RENEWAL_TEMPLATE, RenewalTemplate, RenewalTemplateError};
+pub use retention::{BadRetention, Retention};
 pub use seats::{
     CAPACITY_THRESHOLD_PERCENT, CapacityCrossing, LicensedUsers, SeatUsage, capacity_crossing,
     fair_use_cap,

@@ -36,6 +36,14 @@ impl Cidr {
                 .filter(|p| *p <= bits)
                 .ok_or_else(bad)?,
         };
+        // A range of IPv4-mapped IPv6 addresses (`::ffff:10.0.0.0/104`) is the IPv4 range
+        // they map: `contains` counts a mapped address as its IPv4 address.
+        let (address, prefix) = match mask(address, prefix) {
+            IpAddr::V6(network) if prefix >= 96 => network
+                .to_ipv4_mapped()
+                .map_or((address, prefix), |v4| (IpAddr::V4(v4), prefix - 96)),
+            _ => (address, prefix),
+        };
         Ok(Cidr {
             network: mask(address, prefix),
             prefix,
@@ -119,6 +127,25 @@ mod tests {
             Cidr::parse("10.1.2.3/8").unwrap().to_string(),
             "10.0.0.0/8",
             "host bits are dropped"
+        );
+    }
+
+    /// Found by fuzzing: a range written with IPv4-mapped IPv6 addresses stayed an IPv6
+    /// range, while `contains` reads a mapped address as IPv4 — so it contained nothing, not
+    /// even its own addresses, and a deny list of it denied nothing.
+    #[test]
+    fn regression_a_range_of_ipv4_mapped_addresses_is_the_ipv4_range_they_map() {
+        let mapped = Cidr::parse("::ffff:10.1.0.0/112").unwrap();
+        assert_eq!(mapped, Cidr::parse("10.1.0.0/16").unwrap());
+        assert_eq!(mapped.to_string(), "10.1.0.0/16");
+        assert!(mapped.contains(ip("::ffff:10.1.2.3")) && mapped.contains(ip("10.1.2.3")));
+        assert!(!mapped.contains(ip("10.2.0.1")));
+        let all = Cidr::parse("::ffff:0.0.0.0/96").unwrap();
+        assert_eq!(all.to_string(), "0.0.0.0/0");
+        // A shorter prefix leaves the mapped block: an IPv6 range as written.
+        assert_eq!(
+            Cidr::parse("::ffff:0.0.0.0/95").unwrap().to_string(),
+            "::fffe:0:0/95"
         );
     }
 

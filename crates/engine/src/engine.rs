@@ -176,6 +176,8 @@ struct Inner {
     /// One permit per PBX read in flight, shared by the scheduler and users' reads, so
     /// [`EngineConfig::concurrency`] bounds them all together.
     reads: Arc<Semaphore>,
+    /// When the scheduler last asked the store what is due (its heartbeat, for readiness).
+    last_scheduled: Mutex<Option<Timestamp>>,
 }
 
 /// A read that failed, with what scheduling needs to know.
@@ -199,6 +201,7 @@ impl Engine {
                 released: Notify::new(),
                 wake: Notify::new(),
                 reads,
+                last_scheduled: Mutex::default(),
             }),
         }
     }
@@ -224,6 +227,17 @@ impl Engine {
     }
 
     /// How long a lease lasts: longer than any read can take, so a live read never loses it.
+    /// When the scheduler last asked what is due: it does so every
+    /// [`EngineConfig::idle_tick`] when idle and whenever reads finish when busy, so an old
+    /// answer means the scheduler is stuck or not running (`None`: it has not run yet).
+    pub fn last_scheduled(&self) -> Option<Timestamp> {
+        *self
+            .inner
+            .last_scheduled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn lease_for(&self) -> Duration {
         self.inner.config.read_limits.timeout * 2 + Duration::from_secs(30)
     }
@@ -280,6 +294,11 @@ impl Engine {
                     .await
                 {
                     Ok(batch) => {
+                        *self
+                            .inner
+                            .last_scheduled
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(now);
                         nothing_due = batch.is_empty();
                         for instance in batch {
                             let engine = self.clone();

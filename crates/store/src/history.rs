@@ -87,8 +87,11 @@ pub struct Reading {
     pub id: ReadingId,
     /// The instance read.
     pub instance_id: InstanceId,
-    /// When the PBX answered.
+    /// When the PBX first answered with these facts.
     pub read_at: Timestamp,
+    /// The last read that found exactly these facts (a read that changes nothing confirms the
+    /// current reading instead of adding one); `read_at` if none has since.
+    pub last_read_at: Timestamp,
     /// Which API answered.
     pub source: ReadingSource,
     /// The facts.

@@ -58,3 +58,11 @@ id_type!(
     /// A per-user API token.
     ApiTokenId
 );
+id_type!(
+    /// One entry of a tenant's audit log.
+    AuditEntryId
+);
+id_type!(
+    /// One alert.
+    AlertId
+);

@@ -38,6 +38,8 @@
 //! the store opens ([`StoreError::Crypto`]).
 
 mod access;
+mod alert;
+mod audit;
 mod customer;
 mod error;
 mod history;
@@ -58,6 +60,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use access::{ApiToken, Authenticated, NewApiToken, Session};
+pub use alert::{
+    Alert, AlertEvent, AlertFilter, AlertKind, AlertResolution, AlertState, AlertsChanged,
+    parse_stage, stage_text,
+};
+pub use audit::{AuditEntry, AuditVia, NewAuditEntry, Pruned};
 pub use customer::{Customer, CustomerDraft};
 pub use error::{Result, StoreError};
 pub use history::{
@@ -65,7 +72,8 @@ pub use history::{
     LicenseState, NewAttempt, NewEvent, NewReading, Reading, ReadingSource, Trigger,
 };
 pub use ids::{
-    ApiTokenId, AttemptId, CustomerId, EventId, InstanceId, ReadingId, SessionId, TenantId, UserId,
+    AlertId, ApiTokenId, AttemptId, AuditEntryId, CustomerId, EventId, InstanceId, ReadingId,
+    SessionId, TenantId, UserId,
 };
 pub use instance::{Instance, InstanceUpdate, Login, NewInstance, Schedule};
 /// The settings' types are `runway-core`'s (shared with the PBX client), named here too for
@@ -73,12 +81,12 @@ pub use instance::{Instance, InstanceUpdate, Login, NewInstance, Schedule};
 pub use runway_core::{BaseUrl, Credentials, FailureKind, LoginKind, PollInterval, TlsOptions};
 pub use secret_key::{KeyError, SECRET_KEY_ENV, SECRET_KEY_FILE, SecretKey};
 pub use store::{
-    Backend, Customers, Instances, Leasing, Licenses, SignInThrottle, Store, Tenants, Users,
-    WebAccess,
+    Alerts, Audit, Backend, Customers, Housekeeping, Instances, Leasing, Licenses, SignInThrottle,
+    Store, Tenants, Users, WebAccess,
 };
 
 /// The store's capability traits, to call them on an `Arc<dyn Store>`:
-pub use tenant::{Tenant, TenantSettings};
+pub use tenant::{DEFAULT_NOT_READ_AFTER_HOURS, Tenant, TenantSettings};
 pub use user::{NewUser, Role, User, UserUpdate};
 
 /// How to open a store.

@@ -39,6 +39,21 @@ const SQLITE: &[Step] = &[
         "sign_in_failures",
         include_str!("../migrations/sqlite/0005_sign_in_failures.sql"),
     ),
+    (
+        6,
+        "retention_and_audit",
+        include_str!("../migrations/sqlite/0006_retention_and_audit.sql"),
+    ),
+    (
+        7,
+        "user_email_per_tenant",
+        include_str!("../migrations/sqlite/0007_user_email_per_tenant.sql"),
+    ),
+    (
+        8,
+        "alerts",
+        include_str!("../migrations/sqlite/0008_alerts.sql"),
+    ),
 ];
 
 const POSTGRES: &[Step] = &[
@@ -67,6 +82,21 @@ const POSTGRES: &[Step] = &[
         "sign_in_failures",
         include_str!("../migrations/postgres/0005_sign_in_failures.sql"),
     ),
+    (
+        6,
+        "retention_and_audit",
+        include_str!("../migrations/postgres/0006_retention_and_audit.sql"),
+    ),
+    (
+        7,
+        "user_email_per_tenant",
+        include_str!("../migrations/postgres/0007_user_email_per_tenant.sql"),
+    ),
+    (
+        8,
+        "alerts",
+        include_str!("../migrations/postgres/0008_alerts.sql"),
+    ),
 ];
 
 fn migrator(steps: &[Step]) -> Migrator {
@@ -84,6 +114,11 @@ fn migrator(steps: &[Step]) -> Migrator {
             })
             .collect(),
     )
+}
+
+/// The newest schema version this build knows (the same on both backends).
+pub(crate) fn latest() -> i64 {
+    SQLITE.last().map_or(0, |step| step.0)
 }
 
 /// The SQLite migrations.
@@ -117,6 +152,45 @@ mod tests {
             .iter()
             .map(|(v, d, _)| format!("{v:04}_{d}.sql"))
             .collect()
+    }
+
+    /// 0007 moves users' addresses from installation-unique to tenant-unique keys without
+    /// losing an account: a database written at 0006 signs in the same people after.
+    #[tokio::test]
+    async fn users_written_before_0007_keep_their_addresses_and_may_repeat_across_tenants() {
+        use sqlx::Connection as _;
+        let mut db = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        migrator(&SQLITE[..6]).run(&mut db).await.unwrap();
+        for statement in [
+            "INSERT INTO tenants (id, name, name_key, time_zone, reminder_milestones, \
+             lapse_alert, renewal_template, created_at) VALUES \
+             (1, 'A', 'a', 'UTC', '[]', TRUE, 'x', 0), (2, 'B', 'b', 'UTC', '[]', TRUE, 'x', 0)",
+            "INSERT INTO users (tenant_id, email, email_key, display_name, role, password_hash, \
+             created_at) VALUES (1, 'Dana@Example.com', 'dana@example.com', 'Dana', 'owner', \
+             'h', 0)",
+        ] {
+            sqlx::query(statement).execute(&mut db).await.unwrap();
+        }
+        migrator(SQLITE).run(&mut db).await.unwrap();
+        let row: (String, String) =
+            sqlx::query_as("SELECT email_key, email_lookup FROM users WHERE tenant_id = 1")
+                .fetch_one(&mut db)
+                .await
+                .unwrap();
+        assert_eq!(
+            row,
+            ("1:dana@example.com".into(), "dana@example.com".into())
+        );
+        sqlx::query(
+            "INSERT INTO users (tenant_id, email, email_key, display_name, role, password_hash, \
+             created_at, email_lookup) VALUES (2, 'dana@example.com', '2:dana@example.com', \
+             'Dana', 'owner', 'h', 0, 'dana@example.com')",
+        )
+        .execute(&mut db)
+        .await
+        .unwrap();
     }
 
     #[test]

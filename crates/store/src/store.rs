@@ -15,7 +15,8 @@
 //!
 //! These operations are deliberately not scoped to a tenant, and say so in their docs:
 //!
-//! - [`Users::user_by_email`]: signing in starts from an address, not a tenant;
+//! - [`Users::users_by_email`] and [`Users::user_by_email`]: signing in starts from an address,
+//!   not a tenant;
 //! - [`WebAccess::session_by_token`] and [`WebAccess::use_api_token`]: a browser or script
 //!   presents a secret, and the secret is how its tenant is found;
 //! - [`WebAccess::delete_expired_sessions`]: housekeeping of every tenant's ended sessions;
@@ -23,6 +24,9 @@
 //!   anyone is signed in, so before any tenant is known;
 //! - [`Tenants::create_tenant`] and [`Tenants::tenants`]: making a tenant, and the list of
 //!   tenants, for installation admins and the first-run setup;
+//! - [`Alerts::evaluate_alerts`]: the periodic tick, over every tenant's instances;
+//! - [`Housekeeping::prune_history`]: deletes every tenant's history older than that tenant's
+//!   retention;
 //! - [`Leasing::lease_due`] and [`Leasing::finish_lease`]: the scheduler, which reads every
 //!   tenant's PBXs (a lease is taken and released by instance id, and an instance belongs to
 //!   exactly one tenant).
@@ -50,6 +54,8 @@ use jiff::Timestamp;
 
 use crate::Credentials;
 use crate::access::{ApiToken, Authenticated, NewApiToken, Session};
+use crate::alert::{Alert, AlertEvent, AlertFilter, AlertsChanged};
+use crate::audit::{AuditEntry, NewAuditEntry, Pruned};
 use crate::customer::{Customer, CustomerDraft};
 use crate::error::Result;
 #[cfg(doc)]
@@ -75,7 +81,17 @@ pub enum Backend {
 /// scoping.
 #[async_trait]
 pub trait Store:
-    Tenants + Users + WebAccess + SignInThrottle + Customers + Instances + Licenses + Leasing
+    Tenants
+    + Users
+    + WebAccess
+    + SignInThrottle
+    + Customers
+    + Instances
+    + Licenses
+    + Leasing
+    + Audit
+    + Housekeeping
+    + Alerts
 {
     /// Which database this is.
     fn backend(&self) -> Backend;
@@ -86,6 +102,10 @@ pub trait Store:
 
     /// Closes every connection and releases the SQLite node lock.
     async fn close(&self);
+
+    /// Asks the database a question, for readiness: the schema version it holds and the one
+    /// this build expects (`(applied, expected)`); an error when it cannot be reached.
+    async fn schema_version(&self) -> Result<(i64, i64)>;
 }
 
 /// Tenants (one per MSP) and their settings.
@@ -122,11 +142,17 @@ pub trait Tenants: Send + Sync {
 /// Implemented by the SQL store in `sql/users.rs`.
 #[async_trait]
 pub trait Users: Send + Sync {
-    /// Creates a user; an email already used anywhere in the installation is a `Conflict`.
+    /// Creates a user; an email already used in the same tenant is a `Conflict`. Other tenants'
+    /// users play no part, so creating a user reveals nothing about them.
     async fn create_user(&self, tenant: TenantId, user: &NewUser) -> Result<User>;
 
-    /// The user signing in with `email` (case-insensitive), whatever its tenant: unscoped by
-    /// design, as signing in is how the tenant is found.
+    /// Every user with `email` (case-insensitive), whatever their tenant, oldest first and at
+    /// most a few: unscoped by design, as signing in is how the tenant is found (the password
+    /// tells which account is meant).
+    async fn users_by_email(&self, email: &str) -> Result<Vec<User>>;
+
+    /// The one user with `email` in the whole installation (unscoped, for `runway admin`);
+    /// a `Conflict` when several tenants have one.
     async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
 
     /// One user of the tenant.
@@ -431,4 +457,67 @@ pub trait Leasing: Send + Sync {
         instance: InstanceId,
         now: Timestamp,
     ) -> Result<()>;
+}
+
+/// A tenant's audit log.
+///
+/// Implemented by the SQL store in `sql/audit.rs`.
+#[async_trait]
+pub trait Audit: Send + Sync {
+    /// Appends an entry (over-long fields are cut short, so an entry is never lost to its size).
+    async fn record_audit(&self, tenant: TenantId, entry: &NewAuditEntry) -> Result<()>;
+
+    /// Up to `max` entries, newest first, older than the entry `before` when given (to page).
+    async fn audit_log(
+        &self,
+        tenant: TenantId,
+        max: u32,
+        before: Option<crate::ids::AuditEntryId>,
+    ) -> Result<Vec<AuditEntry>>;
+}
+
+/// Keeping the database to its retention periods.
+///
+/// Implemented by the SQL store in `sql/housekeeping.rs`.
+#[async_trait]
+pub trait Housekeeping: Send + Sync {
+    /// Deletes, for every tenant (unscoped: housekeeping), license readings, events and audit
+    /// entries older than its history retention and read attempts older than its attempt
+    /// retention, as of `now`. The reading an instance's current license comes from is kept
+    /// however old it is. Works in small batches, so polls are never held up for long.
+    async fn prune_history(&self, now: Timestamp) -> Result<Pruned>;
+}
+
+/// Alerts: reminder series and "not read" alerts (see `crate::alert`).
+///
+/// Implemented by the SQL store in `sql/alerts.rs`. Recording a reading or a failed read
+/// ([`Licenses::record_reading`], [`Licenses::record_failure`]) evaluates the instance's alerts
+/// in the same transaction.
+#[async_trait]
+pub trait Alerts: Send + Sync {
+    /// The periodic tick (unscoped): evaluates every tenant's instances as of `now`, so the
+    /// day rolling over in a tenant's zone fires the next milestone and a PBX that went blind
+    /// raises "not read" without waiting for a poll.
+    async fn evaluate_alerts(&self, now: Timestamp) -> Result<AlertsChanged>;
+
+    /// The tenant's alerts that match `filter`: unresolved before resolved, the most severe
+    /// first, then the most recently changed.
+    async fn alerts(&self, tenant: TenantId, filter: &AlertFilter, max: u32) -> Result<Vec<Alert>>;
+
+    /// One alert with its timeline, oldest step first.
+    async fn alert(
+        &self,
+        tenant: TenantId,
+        alert: crate::ids::AlertId,
+    ) -> Result<(Alert, Vec<AlertEvent>)>;
+
+    /// Acknowledges an open alert (`by` names who); an acknowledged or resolved one is left
+    /// as it is. Returns the alert.
+    async fn acknowledge_alert(
+        &self,
+        tenant: TenantId,
+        alert: crate::ids::AlertId,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<Alert>;
 }

@@ -1,9 +1,13 @@
 //! Tenants: one MSP each, with the settings every rule of `runway-core` needs about it.
 
 use jiff::Timestamp;
-use runway_core::{ReminderPolicy, RenewalTemplate, Zone};
+use runway_core::{ReminderPolicy, RenewalTemplate, Retention, Zone};
 
 use crate::ids::TenantId;
+
+/// Hours without a successful read before the "not read" alert, unless the tenant says
+/// otherwise.
+pub const DEFAULT_NOT_READ_AFTER_HOURS: u32 = 24;
 
 /// A tenant as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,16 +31,24 @@ pub struct TenantSettings {
     pub reminders: ReminderPolicy,
     /// Where "Renew / buy" links go.
     pub renewal_template: RenewalTemplate,
+    /// How long license history, read attempts and the audit log are kept.
+    pub retention: Retention,
+    /// Hours without a successful read before an instance raises the "not read" alert
+    /// (1–8760; default 24).
+    pub not_read_after_hours: u32,
 }
 
 impl TenantSettings {
-    /// Settings with the product's defaults: UTC, 10/3/1-day reminders, the 3CX portal link.
+    /// Settings with the product's defaults: UTC, 10/3/1-day reminders, the 3CX portal link,
+    /// 400 days of history and 30 of read attempts.
     pub fn new(name: impl Into<String>) -> TenantSettings {
         TenantSettings {
             name: name.into(),
             zone: Zone::utc(),
             reminders: ReminderPolicy::default(),
             renewal_template: RenewalTemplate::default(),
+            retention: Retention::default(),
+            not_read_after_hours: DEFAULT_NOT_READ_AFTER_HOURS,
         }
     }
 }

@@ -64,7 +64,8 @@ impl TestDb {
     /// # Panics
     /// When the database cannot be created or opened: a test cannot go on without it.
     pub async fn new(backend: Backend) -> Option<TestDb> {
-        let key = SecretKey::generate().expect("a secret key");
+        crate::logs::init();
+        let key = crate::secrets::secret_key();
         let (url, dir, postgres) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("a temporary directory");

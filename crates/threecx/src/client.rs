@@ -79,7 +79,7 @@ struct Session {
 }
 
 #[derive(Debug)]
-enum Auth {
+pub(crate) enum Auth {
     Bearer { token: Secret, renew_at: Instant },
     Cookie { cookie: Secret },
 }
@@ -287,38 +287,14 @@ impl PbxClient {
     }
 
     async fn login_api_client(&self, client_id: &str, secret: &Secret) -> Result<Auth, ReadError> {
-        const ENDPOINT: &str = "/connect/token";
         let form = [
             ("client_id", client_id),
             ("client_secret", secret.expose()),
             ("grant_type", "client_credentials"),
         ];
         let request = self.http.post(self.url("connect/token")?).form(&form);
-        let answer = send(request, ENDPOINT, self.limits).await?;
-        match answer.status {
-            StatusCode::OK => bearer_from(ENDPOINT, &parse_object(ENDPOINT, &answer.body)?),
-            StatusCode::UNAUTHORIZED | StatusCode::BAD_REQUEST => Err(ReadError::LoginRejected {
-                detail: "the PBX refused the API client id or secret. Check them — and note that \
-                         API client login needs an Enterprise/AI license; on other editions use \
-                         an admin user login"
-                    .to_owned(),
-            }),
-            StatusCode::FORBIDDEN if mentions_license(&answer.body) => {
-                Err(ReadError::ApiNotLicensed)
-            }
-            StatusCode::NOT_FOUND => Err(ReadError::unexpected(
-                ENDPOINT,
-                format!(
-                    "{NOT_FOUND}: this PBX has no v20 API client login; use the admin user login"
-                ),
-            )),
-            _ => check_status(&answer, ENDPOINT).and_then(|()| {
-                Err(ReadError::unexpected(
-                    ENDPOINT,
-                    format!("HTTP {}", answer.status),
-                ))
-            }),
-        }
+        let answer = send(request, API_CLIENT_LOGIN, self.limits).await?;
+        api_client_auth_from(&answer)
     }
 
     /// The v20 web-client login; `Err(NotThere)` when the PBX has no such endpoint (v16/v18).
@@ -356,46 +332,10 @@ impl PbxClient {
     }
 
     async fn login_legacy(&self, username: &str, password: &Secret) -> Result<Auth, ReadError> {
-        const ENDPOINT: &str = "/api/login";
         let body = json!({"Username": username, "Password": password.expose()});
         let request = self.http.post(self.url("api/login")?).json(&body);
-        let answer = send(request, ENDPOINT, self.limits).await?;
-        if answer.status == StatusCode::NOT_FOUND {
-            return Err(ReadError::unexpected(
-                ENDPOINT,
-                format!("{NOT_FOUND}: no legacy login here"),
-            ));
-        }
-        if answer.status == StatusCode::UNAUTHORIZED || answer.status == StatusCode::FORBIDDEN {
-            return Err(rejected_credentials(&format!("HTTP {}", answer.status)));
-        }
-        check_status(&answer, ENDPOINT)?;
-        let text = String::from_utf8_lossy(&answer.body);
-        if text.trim().trim_matches('"') != "AuthSuccess" {
-            return Err(rejected_credentials(&format!(
-                "the PBX answered {}",
-                describe_body(&answer.body)
-            )));
-        }
-        let cookie = answer
-            .headers
-            .get_all(reqwest::header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .filter_map(|v| v.split(';').next())
-            .map(str::trim)
-            .filter(|pair| pair.contains('='))
-            .collect::<Vec<_>>()
-            .join("; ");
-        if cookie.is_empty() {
-            return Err(ReadError::unexpected(
-                ENDPOINT,
-                "AuthSuccess without a session cookie",
-            ));
-        }
-        Ok(Auth::Cookie {
-            cookie: Secret::new(cookie),
-        })
+        let answer = send(request, LEGACY_LOGIN, self.limits).await?;
+        legacy_auth_from(&answer)
     }
 
     // ---- authenticated requests --------------------------------------------------------------
@@ -430,17 +370,6 @@ impl PbxClient {
             }
             None => request,
         }
-    }
-
-    async fn get_object(
-        &self,
-        session: &mut Session,
-        path: &str,
-    ) -> Result<Map<String, Value>, ReadError> {
-        let answer = self.authed(session, reqwest::Method::GET, path).await?;
-        let endpoint = endpoint_name(path);
-        check_status(&answer, endpoint)?;
-        parse_object(endpoint, &answer.body)
     }
 
     /// GETs several paths at once under the session's current login, so a read costs one
@@ -486,26 +415,9 @@ impl PbxClient {
         .await
     }
 
-    /// An optional read: a status the PBX may legitimately answer (404, 400, 403, 5xx) becomes
-    /// a note; transport failures and odd bodies still fail the read.
-    async fn optional_object(
-        &self,
-        session: &mut Session,
-        path: &str,
-        notes: &mut Vec<String>,
-    ) -> Result<Option<Map<String, Value>>, ReadError> {
-        let answer = self.authed(session, reqwest::Method::GET, path).await?;
-        optional_from(path, &answer, notes)
-    }
-
     // ---- reading -----------------------------------------------------------------------------
 
     async fn read_xapi(&self, session: &mut Session) -> Result<LicenseReading, ReadError> {
-        const SYSTEM_STATUS: &str = "xapi/v1/SystemStatus";
-        const LICENSE_STATUS: &str = "xapi/v1/LicenseStatus";
-        const PARAMETERS: &str = "xapi/v1/Defs/Pbx.GetLicenseParameters()";
-        const AI_AGENTS: &str = "xapi/v1/Users?$filter=AIAgent%20eq%20true&$count=true&$top=0";
-        let mut notes = Vec::new();
         // Everything is asked at once, the AI-agent count included unless the previous read
         // showed a version without AI agents: one round trip instead of two. On the first read
         // of an older v20 PBX that costs one answer thrown away (the version decides below).
@@ -521,13 +433,10 @@ impl PbxClient {
                 .next()
                 .unwrap_or_else(|| Err(ReadError::unexpected(endpoint_name(path), "no answer")))
         };
-        let answer = next(SYSTEM_STATUS)?;
-        check_status(&answer, "SystemStatus")?;
-        let system_status = parse_object("SystemStatus", &answer.body)?;
-        let license_status = optional_from(LICENSE_STATUS, &next(LICENSE_STATUS)?, &mut notes)?;
-        let parameters = optional_from(PARAMETERS, &next(PARAMETERS)?, &mut notes)?;
-        let version = Fields::new("SystemStatus", &system_status).text("Version")?;
-        let with_ai = xapi::has_ai_agents(version.as_deref());
+        let mut read = XapiRead::from_system_status(&next(SYSTEM_STATUS)?)?;
+        read.add_license_status(&next(LICENSE_STATUS)?)?;
+        read.add_parameters(&next(PARAMETERS)?)?;
+        let with_ai = read.has_ai_agents()?;
         session.has_ai_agents = Some(with_ai);
         let ai_users = if with_ai {
             let answer = if ask_ai_now {
@@ -536,60 +445,24 @@ impl PbxClient {
                 self.authed(session, reqwest::Method::GET, AI_AGENTS)
                     .await?
             };
-            let counted = optional_from(AI_AGENTS, &answer, &mut Vec::new())?
-                .map(|page| Fields::new("Users", &page).count("@odata.count"))
-                .transpose()?
-                .flatten();
-            match counted {
-                Some(count) => Some(count),
-                None => self.count_ai_flags(session, &mut notes).await?,
+            if let Some(count) = ai_count_from(&answer)? {
+                Some(count)
+            } else {
+                // Filtering on `AIAgent` is not confirmed on every build: count the flags.
+                let answer = self.authed(session, reqwest::Method::GET, AI_FLAGS).await?;
+                read.ai_flags_from(&answer)?
             }
         } else {
             None
         };
-        let pbx = xapi::license_from(
-            &system_status,
-            license_status.as_ref(),
-            parameters.as_ref(),
-            ai_users,
-        )?;
-        let raw = json!({
-            "SystemStatus": system_status,
-            "LicenseStatus": license_status,
-            "LicenseParameters": parameters,
-            "AIAgents": ai_users,
-        });
-        Ok(LicenseReading {
-            facts: LicenseFacts::from_pbx(pbx),
-            api: Api::Xapi,
-            raw,
-            notes,
-        })
-    }
-
-    /// Filtering on `AIAgent` is not confirmed on every build: count the flags ourselves.
-    async fn count_ai_flags(
-        &self,
-        session: &mut Session,
-        notes: &mut Vec<String>,
-    ) -> Result<Option<u32>, ReadError> {
-        let listed = "xapi/v1/Users?$select=Id,AIAgent";
-        let Some(page) = self.optional_object(session, listed, notes).await? else {
-            return Ok(None);
-        };
-        xapi::count_ai_flags(&page).map(Some)
+        read.into_reading(ai_users)
     }
 
     async fn read_legacy(&self, session: &mut Session) -> Result<LicenseReading, ReadError> {
-        let status = self.get_object(session, "api/SystemStatus").await?;
-        let pbx: PbxLicense = legacy::license_from(&status)?;
-        let raw = json!({ "SystemStatus": status });
-        Ok(LicenseReading {
-            facts: LicenseFacts::from_pbx(pbx),
-            api: Api::Legacy,
-            raw,
-            notes: Vec::new(),
-        })
+        let answer = self
+            .authed(session, reqwest::Method::GET, LEGACY_SYSTEM_STATUS)
+            .await?;
+        legacy_reading_from(&answer)
     }
 }
 
@@ -598,6 +471,11 @@ impl PbxClient {
 struct NotThere;
 
 const NOT_FOUND: &str = "not found (404)";
+
+/// The endpoint of the v20 API client login (client credentials).
+const API_CLIENT_LOGIN: &str = "/connect/token";
+/// The endpoint of the v16/v18 legacy login.
+const LEGACY_LOGIN: &str = "/api/login";
 
 fn flatten(result: Result<Result<Auth, ReadError>, NotThere>) -> Result<Auth, ReadError> {
     result.unwrap_or_else(|NotThere| {
@@ -619,6 +497,118 @@ fn rejected_credentials(said: &str) -> ReadError {
 fn mentions_license(body: &[u8]) -> bool {
     let text = String::from_utf8_lossy(body).to_ascii_uppercase();
     text.contains("INVALID_LICENSE_TYPE") || text.contains("LICENSE")
+}
+
+// The license endpoints, as paths under the base URL.
+/// v20: the PBX's status, license fields included (required).
+const SYSTEM_STATUS: &str = "xapi/v1/SystemStatus";
+/// v20: the license itself (optional).
+const LICENSE_STATUS: &str = "xapi/v1/LicenseStatus";
+/// v20: the license parameters (optional).
+const PARAMETERS: &str = "xapi/v1/Defs/Pbx.GetLicenseParameters()";
+/// v20.0.9+: the count of AI-agent users.
+const AI_AGENTS: &str = "xapi/v1/Users?$filter=AIAgent%20eq%20true&$count=true&$top=0";
+/// v20.0.9+: users with their AI-agent flag, when the count is not given.
+const AI_FLAGS: &str = "xapi/v1/Users?$select=Id,AIAgent";
+/// v16/v18: the PBX's status, license fields included.
+const LEGACY_SYSTEM_STATUS: &str = "api/SystemStatus";
+
+/// A v20 read as its answers come in: each step takes one answer, in the order a read asks
+/// for them, so a read and its tests take the same steps.
+#[derive(Debug)]
+pub(crate) struct XapiRead {
+    system_status: Map<String, Value>,
+    license_status: Option<Map<String, Value>>,
+    parameters: Option<Map<String, Value>>,
+    notes: Vec<String>,
+}
+
+impl XapiRead {
+    /// SystemStatus is required: any status but 2xx, or a body that is not an object, fails
+    /// the read.
+    pub(crate) fn from_system_status(answer: &Answer) -> Result<XapiRead, ReadError> {
+        let endpoint = endpoint_name(SYSTEM_STATUS);
+        check_status(answer, endpoint)?;
+        Ok(XapiRead {
+            system_status: parse_object(endpoint, &answer.body)?,
+            license_status: None,
+            parameters: None,
+            notes: Vec::new(),
+        })
+    }
+
+    /// LicenseStatus is optional (see [`optional_from`]).
+    pub(crate) fn add_license_status(&mut self, answer: &Answer) -> Result<(), ReadError> {
+        self.license_status = optional_from(LICENSE_STATUS, answer, &mut self.notes)?;
+        Ok(())
+    }
+
+    /// The license parameters are optional (see [`optional_from`]).
+    pub(crate) fn add_parameters(&mut self, answer: &Answer) -> Result<(), ReadError> {
+        self.parameters = optional_from(PARAMETERS, answer, &mut self.notes)?;
+        Ok(())
+    }
+
+    /// Whether the PBX's version flags AI agents (so their count is wanted).
+    pub(crate) fn has_ai_agents(&self) -> Result<bool, ReadError> {
+        let version = Fields::new("SystemStatus", &self.system_status).text("Version")?;
+        Ok(xapi::has_ai_agents(version.as_deref()))
+    }
+
+    /// The AI agents counted from the listed users' flags; `None` (with a note) when the PBX
+    /// would not list them.
+    pub(crate) fn ai_flags_from(&mut self, answer: &Answer) -> Result<Option<u32>, ReadError> {
+        let Some(page) = optional_from(AI_FLAGS, answer, &mut self.notes)? else {
+            return Ok(None);
+        };
+        xapi::count_ai_flags(&page).map(Some)
+    }
+
+    /// The reading, with the license rules applied.
+    pub(crate) fn into_reading(self, ai_users: Option<u32>) -> Result<LicenseReading, ReadError> {
+        let pbx = xapi::license_from(
+            &self.system_status,
+            self.license_status.as_ref(),
+            self.parameters.as_ref(),
+            ai_users,
+        )?;
+        let raw = json!({
+            "SystemStatus": self.system_status,
+            "LicenseStatus": self.license_status,
+            "LicenseParameters": self.parameters,
+            "AIAgents": ai_users,
+        });
+        Ok(LicenseReading {
+            facts: LicenseFacts::from_pbx(pbx),
+            api: Api::Xapi,
+            raw,
+            notes: self.notes,
+        })
+    }
+}
+
+/// The AI agents a filtered `$count` answer reports; `None` when it reports no count (the
+/// read then counts the flags of listed users instead).
+pub(crate) fn ai_count_from(answer: &Answer) -> Result<Option<u32>, ReadError> {
+    Ok(optional_from(AI_AGENTS, answer, &mut Vec::new())?
+        .map(|page| Fields::new("Users", &page).count("@odata.count"))
+        .transpose()?
+        .flatten())
+}
+
+/// A legacy read from its SystemStatus answer.
+pub(crate) fn legacy_reading_from(answer: &Answer) -> Result<LicenseReading, ReadError> {
+    let endpoint = endpoint_name(LEGACY_SYSTEM_STATUS);
+    check_status(answer, endpoint)?;
+    let status = parse_object(endpoint, &answer.body)?;
+    let pbx: PbxLicense = legacy::license_from(&status)?;
+    let raw = json!({ "SystemStatus": status });
+    Ok(LicenseReading {
+        facts: LicenseFacts::from_pbx(pbx),
+        api: Api::Legacy,
+        raw,
+        notes: Vec::new(),
+    })
 }
 
 /// An optional answer: a status the PBX may legitimately give (404, 400, 403, 5xx) becomes a
@@ -667,7 +657,75 @@ fn bearer_from(endpoint: &str, object: &Map<String, Value>) -> Result<Auth, Read
     })
 }
 
-fn user_auth_from(answer: &Answer, has_totp: bool) -> Result<Auth, ReadError> {
+/// The session an API client's token answer gives, or why it gives none.
+pub(crate) fn api_client_auth_from(answer: &Answer) -> Result<Auth, ReadError> {
+    match answer.status {
+        StatusCode::OK => bearer_from(
+            API_CLIENT_LOGIN,
+            &parse_object(API_CLIENT_LOGIN, &answer.body)?,
+        ),
+        StatusCode::UNAUTHORIZED | StatusCode::BAD_REQUEST => Err(ReadError::LoginRejected {
+            detail: "the PBX refused the API client id or secret. Check them — and note that \
+                     API client login needs an Enterprise/AI license; on other editions use \
+                     an admin user login"
+                .to_owned(),
+        }),
+        StatusCode::FORBIDDEN if mentions_license(&answer.body) => Err(ReadError::ApiNotLicensed),
+        StatusCode::NOT_FOUND => Err(ReadError::unexpected(
+            API_CLIENT_LOGIN,
+            format!("{NOT_FOUND}: this PBX has no v20 API client login; use the admin user login"),
+        )),
+        _ => check_status(answer, API_CLIENT_LOGIN).and_then(|()| {
+            Err(ReadError::unexpected(
+                API_CLIENT_LOGIN,
+                format!("HTTP {}", answer.status),
+            ))
+        }),
+    }
+}
+
+/// The session a legacy login's answer gives: its cookies after the exact body `AuthSuccess`.
+pub(crate) fn legacy_auth_from(answer: &Answer) -> Result<Auth, ReadError> {
+    if answer.status == StatusCode::NOT_FOUND {
+        return Err(ReadError::unexpected(
+            LEGACY_LOGIN,
+            format!("{NOT_FOUND}: no legacy login here"),
+        ));
+    }
+    if answer.status == StatusCode::UNAUTHORIZED || answer.status == StatusCode::FORBIDDEN {
+        return Err(rejected_credentials(&format!("HTTP {}", answer.status)));
+    }
+    check_status(answer, LEGACY_LOGIN)?;
+    let text = String::from_utf8_lossy(&answer.body);
+    if text.trim().trim_matches('"') != "AuthSuccess" {
+        return Err(rejected_credentials(&format!(
+            "the PBX answered {}",
+            describe_body(&answer.body)
+        )));
+    }
+    let cookie = answer
+        .headers
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .map(str::trim)
+        .filter(|pair| pair.contains('='))
+        .collect::<Vec<_>>()
+        .join("; ");
+    if cookie.is_empty() {
+        return Err(ReadError::unexpected(
+            LEGACY_LOGIN,
+            "AuthSuccess without a session cookie",
+        ));
+    }
+    Ok(Auth::Cookie {
+        cookie: Secret::new(cookie),
+    })
+}
+
+/// The session a v20 web-client login's answer gives, or why it gives none.
+pub(crate) fn user_auth_from(answer: &Answer, has_totp: bool) -> Result<Auth, ReadError> {
     const ENDPOINT: &str = "/webclient/api/Login/GetAccessToken";
     if answer.status == StatusCode::UNAUTHORIZED || answer.status == StatusCode::FORBIDDEN {
         return Err(rejected_credentials(&format!("HTTP {}", answer.status)));
@@ -685,6 +743,7 @@ fn user_auth_from(answer: &Answer, has_totp: bool) -> Result<Auth, ReadError> {
         };
         return bearer_from(ENDPOINT, token);
     }
+    let said = status_word(&status);
     let asks_for_code = !has_totp
         && (status.to_ascii_lowercase().contains("two")
             || status.to_ascii_lowercase().contains("code")
@@ -692,18 +751,31 @@ fn user_auth_from(answer: &Answer, has_totp: bool) -> Result<Auth, ReadError> {
             || object.get("TwoFactorAuth").is_some_and(|v| !v.is_null()));
     let detail = if asks_for_code {
         format!(
-            "the PBX answered {status:?}: this account has two-factor authentication on — add its \
+            "the PBX answered {said}: this account has two-factor authentication on — add its \
              TOTP secret to the instance"
         )
     } else if has_totp {
         format!(
-            "the PBX answered {status:?}: check the username, password and TOTP secret (and that \
+            "the PBX answered {said}: check the username, password and TOTP secret (and that \
              this server's clock is right)"
         )
     } else {
-        format!("the PBX answered {status:?}: check the username and password")
+        format!("the PBX answered {said}: check the username and password")
     };
     Err(ReadError::LoginRejected { detail })
+}
+
+/// A login's `Status` as an error may name it. 3CX's statuses are single words
+/// (`AuthFailed`); any other text came from something else at the PBX's address, and error
+/// texts (shown to every user of the tenant) never carry what another service said.
+fn status_word(status: &str) -> String {
+    if status.is_empty() {
+        "no status".to_owned()
+    } else if status.len() <= 40 && status.bytes().all(|b| b.is_ascii_alphabetic()) {
+        format!("{status:?}")
+    } else {
+        "a status that is not one of 3CX's words".to_owned()
+    }
 }
 
 /// Maps an answer's status to the error it means; 2xx is fine.

@@ -17,6 +17,8 @@
 mod client;
 mod error;
 mod fields;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod legacy;
 mod network;

@@ -15,15 +15,19 @@ use runway_threecx::{
     Secret, TlsOptions,
 };
 
-/// A connector, with the crypto provider the binary installs in `main` installed first.
+/// A connector, with the crypto provider the binary installs in `main` installed first (and
+/// the test's logs for the secrets scan of `scripts/test`).
 fn connector(limits: ReadLimits) -> Connector {
+    runway_testkit::logs::init();
     let _ = rustls::crypto::ring::default_provider().install_default();
     Connector::new(limits, NetworkPolicy::allowing_loopback())
 }
 
 fn demo_scenario() -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/demo.toml");
-    Scenario::load(&path, Timestamp::now()).unwrap()
+    let scenario = Scenario::load(&path, Timestamp::now()).unwrap();
+    runway_testkit::secrets::scenario(&scenario);
+    scenario
 }
 
 fn login_for(spec: &runway_sim::Login) -> Credentials {

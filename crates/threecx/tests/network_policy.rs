@@ -42,6 +42,7 @@ impl Listener {
 }
 
 fn login() -> Credentials {
+    runway_testkit::secrets::used("a-secret-that-must-stay-home");
     Credentials::ApiClient {
         client_id: "runway".into(),
         client_secret: Secret::new("a-secret-that-must-stay-home"),
@@ -49,6 +50,7 @@ fn login() -> Credentials {
 }
 
 async fn read(url: &str, policy: NetworkPolicy) -> Result<(), ReadError> {
+    runway_testkit::logs::init();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = Connector::new(ReadLimits::default(), policy)
         .client(PbxTarget {
@@ -123,6 +125,7 @@ async fn an_address_outside_the_allow_list_is_refused_and_one_inside_is_read() {
     // Inside the allow list, by address and by a name that resolves to it, the PBX is read.
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/demo.toml");
     let scenario = Scenario::load(&path, Timestamp::now()).unwrap();
+    runway_testkit::secrets::scenario(&scenario);
     let sim = SimServer::start(scenario.clone(), SimOptions::default())
         .await
         .unwrap();

@@ -4,8 +4,8 @@
 
 use jiff::civil::Date;
 use runway_core::{
-    BaseUrl, LicenseFacts, PbxLicense, PollInterval, ReminderPolicy, RenewalTemplate, Secret,
-    TlsOptions, Zone, check_ca_pem,
+    BaseUrl, LicenseFacts, PbxLicense, PollInterval, ReminderPolicy, RenewalTemplate, Retention,
+    Secret, TlsOptions, Zone, check_ca_pem,
 };
 use runway_store::{
     Credentials, CustomerId, Instance, InstanceId, InstanceUpdate, Login, LoginKind, NewInstance,
@@ -15,7 +15,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::error::WebError;
-use crate::forms::FieldErrors;
+use crate::forms::{FieldErrors, FormData};
 
 /// An instance as submitted (form or API). Secrets left empty keep the stored ones.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -119,6 +119,29 @@ fn secret_or_none(text: &str) -> Option<Secret> {
 }
 
 impl InstanceDraft {
+    /// The draft an instance form submits. Numbers that do not parse are left out (a missing
+    /// poll interval means the default; a customer of 0 is no customer).
+    pub(crate) fn from_form(form: &FormData) -> InstanceDraft {
+        InstanceDraft {
+            customer_id: form.get("customer_id").parse().unwrap_or(0),
+            name: form.get("name"),
+            base_url: form.get("base_url"),
+            login_kind: form.get("login_kind"),
+            identity: form.get("identity"),
+            secret: form.raw("secret").to_owned(),
+            totp_secret: form.get("totp_secret"),
+            poll_interval_minutes: form.get("poll_interval_minutes").parse().ok(),
+            custom_ca_pem: form.get("custom_ca_pem"),
+            accept_invalid_certs: form.checked("accept_invalid_certs"),
+            manual_license_key: form.get("manual_license_key"),
+            manual_product_code: form.get("manual_product_code"),
+            manual_expiry_date: form.get("manual_expiry_date"),
+            manual_version: form.get("manual_version"),
+            manual_max_sim_calls: form.get("manual_max_sim_calls").parse().ok(),
+            enabled: None,
+        }
+    }
+
     /// A draft showing an instance's current settings (never its secrets).
     pub(crate) fn from_instance(
         instance: &Instance,
@@ -163,10 +186,20 @@ impl InstanceDraft {
             // Noon local time: the date the user typed is the date every rule sees.
             date => {
                 if let Ok(date) = date.parse::<Date>() {
-                    zone.time_zone()
+                    let noon = zone
+                        .time_zone()
                         .to_zoned_datetime(date.at(12, 0, 0, 0))
                         .ok()
-                        .map(|z| z.timestamp())
+                        .map(|z| z.timestamp());
+                    // Only at the very ends of the calendar (9999-12-31 west of UTC): refused
+                    // rather than recorded as no date at all.
+                    if noon.is_none() {
+                        errors.add(
+                            "manual_expiry_date",
+                            "the expiry date is beyond the dates Runway can record",
+                        );
+                    }
+                    noon
                 } else {
                     errors.add("manual_expiry_date", "enter the expiry date as YYYY-MM-DD");
                     None
@@ -416,6 +449,12 @@ pub struct SettingsDraft {
     pub lapse_alert: bool,
     /// The renewal-link template with `{key}` and `{product_code}`.
     pub renewal_template: String,
+    /// Days of license history (readings, events, audit log) kept; unchanged when absent.
+    pub history_days: Option<u32>,
+    /// Days of read attempts kept; unchanged when absent.
+    pub attempt_days: Option<u32>,
+    /// Hours without a successful read before the "not read" alert; unchanged when absent.
+    pub not_read_after_hours: Option<u32>,
 }
 
 impl SettingsDraft {
@@ -433,11 +472,14 @@ impl SettingsDraft {
                 .join(", "),
             lapse_alert: settings.reminders.lapse_alert(),
             renewal_template: settings.renewal_template.as_str().to_owned(),
+            history_days: Some(settings.retention.history_days()),
+            attempt_days: Some(settings.retention.attempt_days()),
+            not_read_after_hours: Some(settings.not_read_after_hours),
         }
     }
 
-    /// Checks every field.
-    pub(crate) fn check(&self) -> Result<TenantSettings, FieldErrors> {
+    /// Checks every field; retention periods left out stay as they are in `current`.
+    pub(crate) fn check(&self, current: &TenantSettings) -> Result<TenantSettings, FieldErrors> {
         let mut errors = FieldErrors::default();
         if self.name.trim().is_empty() {
             errors.add("name", "enter the MSP's name");
@@ -462,13 +504,41 @@ impl SettingsDraft {
         let template = RenewalTemplate::parse(&self.renewal_template)
             .map_err(|e| errors.add("renewal_template", e.to_string()))
             .ok();
-        match (zone, reminders, template) {
-            (Some(zone), Some(reminders), Some(renewal_template)) if !errors.any() => {
+        let retention = Retention::new(
+            self.history_days
+                .unwrap_or(current.retention.history_days()),
+            self.attempt_days
+                .unwrap_or(current.retention.attempt_days()),
+        )
+        .map_err(|e| {
+            let field = if e.what == "read attempts" {
+                "attempt_days"
+            } else {
+                "history_days"
+            };
+            errors.add(field, e.to_string());
+        })
+        .ok();
+        let not_read_after_hours = self
+            .not_read_after_hours
+            .unwrap_or(current.not_read_after_hours);
+        if !(1..=8760).contains(&not_read_after_hours) {
+            errors.add(
+                "not_read_after_hours",
+                format!("raise \"not read\" after 1 to 8760 hours, not {not_read_after_hours}"),
+            );
+        }
+        match (zone, reminders, template, retention) {
+            (Some(zone), Some(reminders), Some(renewal_template), Some(retention))
+                if !errors.any() =>
+            {
                 Ok(TenantSettings {
                     name: self.name.trim().to_owned(),
                     zone,
                     reminders,
                     renewal_template,
+                    retention,
+                    not_read_after_hours,
                 })
             }
             _ => Err(errors),

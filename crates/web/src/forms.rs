@@ -15,6 +15,13 @@ use crate::state::AppState;
 pub(crate) struct FormData(Vec<(String, String)>);
 
 impl FormData {
+    /// Reads a urlencoded body; anything else is a 422 naming no detail of it.
+    pub(crate) fn parse(body: &[u8]) -> Result<FormData, WebError> {
+        serde_urlencoded::from_bytes(body)
+            .map(FormData)
+            .map_err(|_| WebError::Invalid("the form is not a valid form submission".into()))
+    }
+
     /// The first value of a field, trimmed ("" when absent).
     pub(crate) fn get(&self, name: &str) -> String {
         self.raw(name).trim().to_owned()
@@ -52,9 +59,7 @@ impl FromRequest<AppState> for FormData {
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|_| WebError::Invalid("the form could not be read".into()))?;
-        serde_urlencoded::from_bytes(&bytes)
-            .map(FormData)
-            .map_err(|_| WebError::Invalid("the form is not a valid form submission".into()))
+        FormData::parse(&bytes)
     }
 }
 

@@ -9,7 +9,8 @@
 //! - **JSON API** ([`api`]) under `/api/v1`, the same data in the same order, described by the
 //!   OpenAPI document at `/api/v1/openapi.json`.
 //! - **Accounts** ([`auth`]): argon2id passwords, session cookies, CSRF tokens, API tokens,
-//!   roles, login throttling.
+//!   roles, login throttling; an audit log of sign-ins and changes.
+//! - **Health**: `/healthz` (liveness) and `/readyz` (database and scheduler), without sign-in.
 //!
 //! Every number shown (band, days left, order, calendar month) comes from `runway-core`
 //! through one view model ([`view`]) that pages and API share; what a user does to instances
@@ -25,10 +26,14 @@
 
 mod actions;
 pub mod api;
+mod audit;
 pub mod auth;
 pub mod edit;
 mod error;
 mod forms;
+#[doc(hidden)]
+pub mod fuzzing;
+mod health;
 pub mod history;
 pub mod pages;
 mod setup;
@@ -53,12 +58,16 @@ pub fn router(state: AppState) -> Router {
     let api = api::router(state.clone());
     let transport = axum::middleware::from_fn_with_state(state.clone(), auth::transport::transport);
     let csrf = axum::middleware::from_fn_with_state(state.clone(), auth::csrf::require_csrf);
+    let audit = axum::middleware::from_fn_with_state(state.clone(), audit::audit);
     Router::new()
         .merge(pages::router())
         .merge(statics::router())
+        .merge(health::table().into_router())
         .with_state(state)
         .merge(api)
         .fallback(not_found)
+        // Inside the CSRF check: a forged request is refused before it is audited.
+        .layer(audit)
         .layer(csrf)
         // Outside the CSRF check, which reads the cookies this renames.
         .layer(transport)
@@ -69,6 +78,43 @@ pub fn router(state: AppState) -> Router {
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
+}
+
+/// One route the application answers: a method and a path pattern as the router matches it
+/// (`{id}` stands for an id).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Route {
+    /// The method (`GET` routes answer `HEAD` too).
+    pub method: axum::http::Method,
+    /// The path pattern, e.g. `/instances/{id}/refresh`.
+    pub path: String,
+}
+
+impl Route {
+    fn new(method: axum::http::Method, path: impl Into<String>) -> Route {
+        Route {
+            method,
+            path: path.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
+}
+
+/// Every route of [`router`]: the pages and static files from the tables their routers are
+/// built from, the API from its OpenAPI document (whose operations `utoipa_axum::routes!` makes
+/// from the same handlers as the API's routes). Tests hold each route against the roles allowed
+/// to use it, so a new route cannot go unnoticed.
+pub fn route_table() -> Vec<Route> {
+    let mut routes = pages::table().into_routes();
+    routes.extend(statics::table().into_routes());
+    routes.extend(health::table().into_routes());
+    routes.extend(api::routes());
+    routes
 }
 
 /// Unknown paths: a JSON 404 under `/api/`, the error page elsewhere.
@@ -85,21 +131,37 @@ fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
-/// Deletes what has expired at `now`: sessions that have ended, and sign-in throttle windows
-/// older than `throttle_window`. `runway serve` runs it every few minutes; returns how many
-/// sessions and windows it deleted.
+/// What one pass of [`sweep_expired`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Sessions that had ended.
+    pub sessions: u64,
+    /// Sign-in throttle windows that had passed.
+    pub throttle_windows: u64,
+    /// History older than each tenant's retention.
+    pub pruned: runway_store::Pruned,
+}
+
+/// Deletes what has expired at `now`: sessions that have ended, sign-in throttle windows older
+/// than `throttle_window`, and every tenant's history older than its retention (see
+/// `Housekeeping::prune_history`). `runway serve` runs it every few minutes.
 pub async fn sweep_expired(
     store: &dyn runway_store::Store,
     now: jiff::Timestamp,
     throttle_window: std::time::Duration,
-) -> Result<(u64, u64), runway_store::StoreError> {
+) -> Result<Swept, runway_store::StoreError> {
     let sessions = store.delete_expired_sessions(now).await?;
     let window =
         jiff::SignedDuration::try_from(throttle_window).unwrap_or(jiff::SignedDuration::MAX);
-    let windows = store
+    let throttle_windows = store
         .purge_sign_in_failures(now.saturating_sub(window).unwrap_or(now))
         .await?;
-    Ok((sessions, windows))
+    let pruned = store.prune_history(now).await?;
+    Ok(Swept {
+        sessions,
+        throttle_windows,
+        pruned,
+    })
 }
 
 /// Serves the application on an already bound listener until `shutdown` completes, then

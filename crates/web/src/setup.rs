@@ -62,12 +62,6 @@ pub(crate) async fn create_tenant_and_owner(
     let email =
         runway_core::check_email(owner_email).map_err(|err| invalid("email", err.to_string()))?;
     let email = email.as_str();
-    if store.user_by_email(email).await?.is_some() {
-        return Err(invalid(
-            "email",
-            format!("a user with the email address {email:?} already exists"),
-        ));
-    }
     password::check_new_password(owner_password)
         .map_err(|err| invalid("password", err.to_string()))?;
     let hash = password::hash_password(owner_password)?;

@@ -3,8 +3,8 @@
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
 
+use crate::pages::RouteTable;
 use crate::state::AppState;
 
 const STYLE: &str = include_str!("../static/style.css");
@@ -14,20 +14,20 @@ const ICON: &[u8] = include_bytes!("../static/favicon.svg");
 /// Served for a day; a new release changes the `?v=` query the pages use.
 const CACHE: HeaderValue = HeaderValue::from_static("public, max-age=86400");
 
+/// The static files' route table.
+pub(crate) fn table() -> RouteTable {
+    RouteTable::new()
+        .get("/static/style.css", || async {
+            asset("text/css; charset=utf-8", STYLE.as_bytes())
+        })
+        .get("/static/app.js", || async {
+            asset("text/javascript; charset=utf-8", SCRIPT.as_bytes())
+        })
+        .get("/favicon.svg", || async { asset("image/svg+xml", ICON) })
+}
+
 pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/static/style.css",
-            get(|| async { asset("text/css; charset=utf-8", STYLE.as_bytes()) }),
-        )
-        .route(
-            "/static/app.js",
-            get(|| async { asset("text/javascript; charset=utf-8", SCRIPT.as_bytes()) }),
-        )
-        .route(
-            "/favicon.svg",
-            get(|| async { asset("image/svg+xml", ICON) }),
-        )
+    table().into_router()
 }
 
 fn asset(content_type: &'static str, body: &'static [u8]) -> impl IntoResponse {

@@ -57,6 +57,8 @@ impl Fleet {
         let now = Timestamp::from_second(Timestamp::now().as_second()).unwrap();
         let scenario =
             Scenario::parse(scenario_toml, ScenarioFormat::Toml, "test.toml", now).unwrap();
+        // For the secrets scan: the PBX secrets the engine will log in with.
+        runway_testkit::secrets::scenario(&scenario);
         // What the binary does in `main`: one TLS provider for the process.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let sim = SimServer::start(scenario.clone(), SimOptions::default())

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use runway_store::{InstanceId, Reading};
+use runway_store::{InstanceId, Reading, ReadingId};
 use runway_testkit::Backend;
 
 use crate::harness::{Fleet, TIMEOUT, on_both_backends, pbx};
@@ -23,34 +23,50 @@ fn fleet_toml() -> String {
         .collect()
 }
 
-async fn readings(fleet: &Fleet) -> HashMap<InstanceId, Vec<Reading>> {
+/// What each instance's history holds: its reading ids and how many reads succeeded.
+async fn history(fleet: &Fleet) -> HashMap<InstanceId, (Vec<ReadingId>, usize)> {
     let mut all = HashMap::new();
     for &id in fleet.ids.values() {
+        let readings = fleet.store().readings(fleet.tenant, id, 100).await.unwrap();
+        let attempts = fleet.store().attempts(fleet.tenant, id, 100).await.unwrap();
         all.insert(
             id,
-            fleet.store().readings(fleet.tenant, id, 100).await.unwrap(),
+            (
+                readings.iter().map(|r| r.id).collect(),
+                attempts.iter().filter(|a| a.succeeded()).count(),
+            ),
         );
     }
     all
 }
 
-/// Every reading has its successful attempt and the current license is the newest reading:
+/// Every successful attempt left its reading (a new one, or the unchanged current one
+/// confirmed) and the current license is the newest reading, confirmed by the last success:
 /// what one transaction writes is there entirely or not at all.
 async fn assert_whole(fleet: &Fleet) {
     for (pbx, &id) in &fleet.ids {
-        let readings = fleet.store().readings(fleet.tenant, id, 100).await.unwrap();
+        let readings: Vec<Reading> = fleet.store().readings(fleet.tenant, id, 100).await.unwrap();
         let attempts = fleet.store().attempts(fleet.tenant, id, 100).await.unwrap();
-        let succeeded = attempts.iter().filter(|a| a.succeeded()).count();
-        assert_eq!(
+        let succeeded: Vec<_> = attempts.iter().filter(|a| a.succeeded()).collect();
+        assert!(
+            !readings.is_empty() && readings.len() <= succeeded.len(),
+            "{pbx}: {} readings from {} successful reads",
             readings.len(),
-            succeeded,
-            "{pbx}: readings vs successful attempts"
+            succeeded.len()
         );
         let current = fleet.store().license(fleet.tenant, id).await.unwrap();
+        let good = current.good.unwrap();
         assert_eq!(
-            current.good.map(|g| g.reading_id),
-            readings.first().map(|r| r.id),
+            good.reading_id, readings[0].id,
             "{pbx}: the current license is the newest reading"
+        );
+        assert_eq!(
+            good.read_at, readings[0].last_read_at,
+            "{pbx}: the last successful read confirmed it"
+        );
+        assert!(
+            good.read_at >= succeeded[0].started_at,
+            "{pbx}: the newest successful attempt is recorded with its reading"
         );
     }
 }
@@ -64,7 +80,7 @@ async fn a_poller_killed_mid_cycle_loses_nothing_and_its_work_is_finished_after_
     // A first full cycle, so every instance has good data that must survive.
     let first = fleet.engine("node-a", 3).run_due().await;
     assert_eq!(first.succeeded, 12);
-    let before_kill = readings(&fleet).await;
+    let before_kill = history(&fleet).await;
 
     fleet.clock.advance(Duration::from_hours(7));
     let doomed = fleet.engine("node-a", 3);
@@ -95,19 +111,19 @@ async fn a_poller_killed_mid_cycle_loses_nothing_and_its_work_is_finished_after_
     assert!(cycle.await.unwrap_err().is_cancelled(), "killed mid-cycle");
 
     assert_whole(&fleet).await;
-    let after_kill = readings(&fleet).await;
+    let after_kill = history(&fleet).await;
     let unfinished: Vec<InstanceId> = after_kill
         .iter()
-        .filter(|(id, r)| r.len() == before_kill[id].len())
+        .filter(|(id, (_, reads))| *reads == before_kill[id].1)
         .map(|(&id, _)| id)
         .collect();
     assert!(
         !unfinished.is_empty(),
         "the kill came before the cycle's end"
     );
-    for (id, old) in &before_kill {
+    for (id, (old, _)) in &before_kill {
         assert!(
-            old.iter().all(|r| after_kill[id].contains(r)),
+            old.iter().all(|r| after_kill[id].0.contains(r)),
             "the history read before the kill is all there"
         );
     }
@@ -123,11 +139,11 @@ async fn a_poller_killed_mid_cycle_loses_nothing_and_its_work_is_finished_after_
         "exactly the unfinished ones are read"
     );
     assert_whole(&fleet).await;
-    let finally = readings(&fleet).await;
-    for (id, old) in &before_kill {
+    let finally = history(&fleet).await;
+    for (id, (_, reads)) in &before_kill {
         assert_eq!(
-            finally[id].len(),
-            old.len() + 1,
+            finally[id].1,
+            reads + 1,
             "every instance read once this cycle"
         );
     }

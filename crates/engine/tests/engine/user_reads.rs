@@ -189,6 +189,7 @@ async fn test_connection_reads_unsaved_settings_and_records_nothing(backend: Bac
         client_id: "runway".into(),
         client_secret: Secret::new("not-the-secret"),
     };
+    runway_testkit::secrets::used("not-the-secret");
     let error = engine
         .test_connection(&url, &wrong, &runway_store::TlsOptions::default())
         .await
@@ -342,11 +343,14 @@ async fn a_raw_body_is_kept_only_when_the_license_changed(backend: Backend) {
             .read_instance(fleet.tenant, id, trigger)
             .await
             .unwrap();
+        fleet.clock.advance(std::time::Duration::from_mins(1));
     }
     let readings = fleet.store().readings(fleet.tenant, id, 10).await.unwrap();
     let kept: Vec<bool> = readings.iter().map(|r| r.raw_body.is_some()).collect();
-    // Newest first: the renewal (changed), the unchanged second read, the first read.
-    assert_eq!(kept, [true, false, true]);
+    // Newest first: the renewal (changed), the first read (which the unchanged second read
+    // confirmed rather than copied), each with its body.
+    assert_eq!(kept, [true, true]);
+    assert!(readings[1].last_read_at > readings[1].read_at);
 }
 
 /// Reads users ask for share the engine's one limit of reads in flight, not one per request:

@@ -252,13 +252,46 @@ impl Licenses for SqlStore {
                 )
             }));
         }
-        let id = insert_reading(&mut tx, tenant, instance, reading).await?;
+        // A read that finds exactly the current facts confirms the current reading rather than
+        // adding a copy: an unchanged PBX polled every minute keeps one reading, not half a
+        // million a year.
+        let facts = facts_json(&reading.facts)?;
+        let same: Option<(i64,)> = tx
+            .optional(
+                Sql::new(
+                    "SELECT reading_id FROM current_licenses WHERE tenant_id = $1 \
+                     AND instance_id = $2 AND reading_id IS NOT NULL AND source = $3 \
+                     AND facts = $4",
+                )
+                .bind(tenant.0)
+                .bind(instance.0)
+                .bind(reading.source.as_str())
+                .bind(facts),
+            )
+            .await?;
+        let id = match same {
+            Some((id,)) => {
+                tx.execute(
+                    Sql::new(
+                        "UPDATE license_readings SET last_read_at = $3 WHERE tenant_id = $1 \
+                         AND id = $2 AND COALESCE(last_read_at, read_at) < $3",
+                    )
+                    .bind(tenant.0)
+                    .bind(id)
+                    .bind(seconds(reading.read_at)),
+                )
+                .await?;
+                ReadingId(id)
+            }
+            None => insert_reading(&mut tx, tenant, instance, reading).await?,
+        };
         set_good(&mut tx, tenant, instance, id, reading).await?;
         if let Some(attempt) = attempt {
             set_last_attempt(&mut tx, tenant, instance, attempt.started_at, None).await?;
             insert_attempt(&mut tx, tenant, instance, attempt, None).await?;
         }
         insert_events(&mut tx, tenant, instance, events).await?;
+        super::alerts::evaluate_instance(&mut tx, tenant, instance, reading.read_at).await?;
         tx.fleet_changed(tenant);
         tx.commit().await?;
         Ok(id)
@@ -288,6 +321,7 @@ impl Licenses for SqlStore {
         insert_attempt(&mut tx, tenant, instance, attempt, Some(error)).await?;
         set_last_attempt(&mut tx, tenant, instance, attempt.started_at, Some(error)).await?;
         insert_events(&mut tx, tenant, instance, events).await?;
+        super::alerts::evaluate_instance(&mut tx, tenant, instance, attempt.started_at).await?;
         tx.fleet_changed(tenant);
         tx.commit().await?;
         Ok(u32::try_from(failures).unwrap_or(u32::MAX))

@@ -5,7 +5,8 @@
 //! once here, and cannot drift between backends. Each file implements one capability trait of
 //! the store directly: `tenants.rs` [`crate::Tenants`], `users.rs` [`crate::Users`],
 //! `access.rs` [`crate::WebAccess`], `throttle.rs` [`crate::SignInThrottle`], `customers.rs` [`crate::Customers`], `instances.rs`
-//! [`crate::Instances`], `history.rs` [`crate::Licenses`], `leasing.rs` [`crate::Leasing`];
+//! [`crate::Instances`], `history.rs` [`crate::Licenses`], `leasing.rs` [`crate::Leasing`], `audit.rs`
+//! [`crate::Audit`], `housekeeping.rs` [`crate::Housekeeping`];
 //! this file adds [`Store`] itself (backend and close). What differs lives in the
 //! backend modules: connecting, migrations, the SQLite node lock ([`crate::sqlite`]) and the
 //! leasing statement with `FOR UPDATE SKIP LOCKED` ([`crate::postgres`]). The conformance suite
@@ -18,8 +19,11 @@ pub(crate) mod db;
 mod rows;
 
 mod access;
+mod alerts;
+mod audit;
 mod customers;
 mod history;
+mod housekeeping;
 mod instances;
 mod leasing;
 mod tenants;
@@ -129,6 +133,16 @@ impl Store for SqlStore {
             Db::Sqlite { .. } => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
         }
+    }
+
+    async fn schema_version(&self) -> Result<(i64, i64)> {
+        let row: Option<(i64,)> = self
+            .db
+            .read_optional(Sql::new(
+                "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success",
+            ))
+            .await?;
+        Ok((row.map_or(0, |r| r.0), crate::migrations::latest()))
     }
 
     fn derived_key(&self, purpose: &str) -> [u8; 32] {

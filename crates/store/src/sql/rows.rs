@@ -9,7 +9,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use runway_core::{
     BaseUrl, FailureKind, LicenseFacts, Milestone, PollInterval, ReminderPolicy, RenewalTemplate,
-    Secret, TlsOptions, Zone,
+    Retention, Secret, TlsOptions, Zone,
 };
 
 use crate::customer::Customer;
@@ -67,7 +67,7 @@ fn failure(kind: Option<String>, message: Option<String>) -> Option<AttemptError
     })
 }
 
-fn corrupt(what: &str, id: i64, err: impl std::fmt::Display) -> StoreError {
+pub(crate) fn corrupt(what: &str, id: i64, err: impl std::fmt::Display) -> StoreError {
     StoreError::backend(format!("stored {what} {id} is unreadable: {err}"))
 }
 
@@ -81,7 +81,11 @@ pub(crate) fn facts_json(facts: &LicenseFacts) -> Result<String> {
     serde_json::to_string(facts).map_err(StoreError::backend)
 }
 
-fn parse<T: std::str::FromStr<Err = String>>(text: &str, what: &str, id: i64) -> Result<T> {
+pub(crate) fn parse<T: std::str::FromStr<Err = String>>(
+    text: &str,
+    what: &str,
+    id: i64,
+) -> Result<T> {
     text.parse().map_err(|err: String| corrupt(what, id, err))
 }
 
@@ -99,11 +103,15 @@ pub(crate) struct TenantRow {
     lapse_alert: bool,
     renewal_template: String,
     created_at: i64,
+    history_retention_days: i64,
+    attempt_retention_days: i64,
+    not_read_after_hours: i64,
 }
 
 /// The columns of [`TenantRow`].
-pub(crate) const TENANT_COLUMNS: &str =
-    "id, name, time_zone, reminder_milestones, lapse_alert, renewal_template, created_at";
+pub(crate) const TENANT_COLUMNS: &str = "id, name, time_zone, reminder_milestones, lapse_alert, \
+     renewal_template, created_at, history_retention_days, attempt_retention_days, \
+     not_read_after_hours";
 
 impl TryFrom<TenantRow> for Tenant {
     type Error = StoreError;
@@ -115,6 +123,12 @@ impl TryFrom<TenantRow> for Tenant {
         let reminders = ReminderPolicy::new(milestones, row.lapse_alert).map_err(|e| bad(&e))?;
         let renewal_template =
             RenewalTemplate::parse(&row.renewal_template).map_err(|e| bad(&e))?;
+        let days = |d: i64| u32::try_from(d).unwrap_or(u32::MAX);
+        let retention = Retention::new(
+            days(row.history_retention_days),
+            days(row.attempt_retention_days),
+        )
+        .map_err(|e| bad(&e))?;
         Ok(Tenant {
             id: TenantId(row.id),
             settings: TenantSettings {
@@ -122,6 +136,8 @@ impl TryFrom<TenantRow> for Tenant {
                 zone,
                 reminders,
                 renewal_template,
+                retention,
+                not_read_after_hours: days(row.not_read_after_hours),
             },
             created_at: instant(row.created_at)?,
         })
@@ -350,13 +366,15 @@ pub(crate) struct ReadingRow {
     id: i64,
     instance_id: i64,
     read_at: i64,
+    last_read_at: i64,
     source: String,
     facts: String,
     raw_body: Option<String>,
 }
 
 /// The columns of [`ReadingRow`].
-pub(crate) const READING_COLUMNS: &str = "id, instance_id, read_at, source, facts, raw_body";
+pub(crate) const READING_COLUMNS: &str = "id, instance_id, read_at, \
+     COALESCE(last_read_at, read_at) AS last_read_at, source, facts, raw_body";
 
 impl TryFrom<ReadingRow> for Reading {
     type Error = StoreError;
@@ -365,6 +383,7 @@ impl TryFrom<ReadingRow> for Reading {
             id: ReadingId(row.id),
             instance_id: InstanceId(row.instance_id),
             read_at: instant(row.read_at)?,
+            last_read_at: instant(row.last_read_at)?,
             source: parse(&row.source, "reading", row.id)?,
             facts: facts(&row.facts, "reading", row.id)?,
             raw_body: row.raw_body,

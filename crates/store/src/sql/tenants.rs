@@ -22,10 +22,19 @@ struct Columns {
     milestones: String,
     lapse_alert: bool,
     template: String,
+    history_days: i64,
+    attempt_days: i64,
+    not_read_hours: i64,
 }
 
 fn columns(settings: &TenantSettings) -> Result<Columns> {
     let name = validate::name(&settings.name, "tenant name", 200)?;
+    if !(1..=8760).contains(&settings.not_read_after_hours) {
+        return Err(StoreError::invalid(format!(
+            "raise \"not read\" after 1 to 8760 hours, not {}",
+            settings.not_read_after_hours
+        )));
+    }
     Ok(Columns {
         name_key: validate::name_key(&name),
         name,
@@ -34,6 +43,9 @@ fn columns(settings: &TenantSettings) -> Result<Columns> {
             .map_err(StoreError::backend)?,
         lapse_alert: settings.reminders.lapse_alert(),
         template: settings.renewal_template.as_str().to_owned(),
+        history_days: i64::from(settings.retention.history_days()),
+        attempt_days: i64::from(settings.retention.attempt_days()),
+        not_read_hours: i64::from(settings.not_read_after_hours),
     })
 }
 
@@ -51,8 +63,9 @@ async fn insert_tenant(tx: &mut Tx, settings: &TenantSettings) -> Result<Tenant>
         .one(
             Sql::new(format!(
                 "INSERT INTO tenants (name, name_key, time_zone, reminder_milestones, \
-                 lapse_alert, renewal_template, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {TENANT_COLUMNS}"
+                 lapse_alert, renewal_template, created_at, history_retention_days, \
+                 attempt_retention_days, not_read_after_hours) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {TENANT_COLUMNS}"
             ))
             .bind(&c.name)
             .bind(c.name_key)
@@ -60,7 +73,10 @@ async fn insert_tenant(tx: &mut Tx, settings: &TenantSettings) -> Result<Tenant>
             .bind(c.milestones)
             .bind(c.lapse_alert)
             .bind(c.template)
-            .bind(seconds(Timestamp::now())),
+            .bind(seconds(Timestamp::now()))
+            .bind(c.history_days)
+            .bind(c.attempt_days)
+            .bind(c.not_read_hours),
         )
         .await
         .on_violation(name_taken(&c.name))?;
@@ -123,7 +139,9 @@ impl Tenants for SqlStore {
             .optional(
                 Sql::new(format!(
                     "UPDATE tenants SET name = $2, name_key = $3, time_zone = $4, \
-                     reminder_milestones = $5, lapse_alert = $6, renewal_template = $7 \
+                     reminder_milestones = $5, lapse_alert = $6, renewal_template = $7, \
+                     history_retention_days = $8, attempt_retention_days = $9, \
+                     not_read_after_hours = $10 \
                      WHERE id = $1 RETURNING {TENANT_COLUMNS}"
                 ))
                 .bind(tenant.0)
@@ -132,7 +150,10 @@ impl Tenants for SqlStore {
                 .bind(c.zone)
                 .bind(c.milestones)
                 .bind(c.lapse_alert)
-                .bind(c.template),
+                .bind(c.template)
+                .bind(c.history_days)
+                .bind(c.attempt_days)
+                .bind(c.not_read_hours),
             )
             .await
             .on_violation(name_taken(&c.name))?;

@@ -12,10 +12,13 @@ use crate::store::Users;
 use crate::user::{NewUser, Role, User, UserUpdate};
 use crate::validate;
 
+/// The most accounts one address is looked up in when signing in (each costs a hash check).
+pub(crate) const MAX_ACCOUNTS_PER_EMAIL: u32 = 8;
+
 fn email_taken(email: &str) -> impl FnOnce(Violation) -> Option<StoreError> + '_ {
     move |v| match v {
         Violation::Unique => Some(StoreError::conflict(format!(
-            "a user with the email address {email:?} already exists"
+            "this account already has a user with the email address {email:?}"
         ))),
         Violation::ForeignKey | Violation::Check => None,
     }
@@ -70,16 +73,17 @@ pub(super) async fn insert_user(tx: &mut Tx, tenant: TenantId, user: &NewUser) -
         .one(
             Sql::new(format!(
                 "INSERT INTO users (tenant_id, email, email_key, display_name, role, \
-                     password_hash, disabled, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7) RETURNING {USER_COLUMNS}"
+                     password_hash, disabled, created_at, email_lookup) \
+                     VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8) RETURNING {USER_COLUMNS}"
             ))
             .bind(tenant.0)
             .bind(&email)
-            .bind(validate::name_key(&email))
+            .bind(format!("{}:{}", tenant.0, validate::name_key(&email)))
             .bind(display_name)
             .bind(user.role.as_str())
             .bind(hash)
-            .bind(seconds(Timestamp::now())),
+            .bind(seconds(Timestamp::now()))
+            .bind(validate::name_key(&email)),
         )
         .await
         .on_violation(|v| match v {
@@ -98,17 +102,30 @@ impl Users for SqlStore {
         Ok(user)
     }
 
-    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
-        let row: Option<UserRow> = self
+    async fn users_by_email(&self, email: &str) -> Result<Vec<User>> {
+        let rows: Vec<UserRow> = self
             .db
-            .read_optional(
+            .read_all(
                 Sql::new(format!(
-                    "SELECT {USER_COLUMNS} FROM users WHERE email_key = $1"
+                    "SELECT {USER_COLUMNS} FROM users WHERE email_lookup = $1 \
+                     ORDER BY id LIMIT {MAX_ACCOUNTS_PER_EMAIL}"
                 ))
                 .bind(validate::name_key(email)),
             )
             .await?;
-        row.map(User::try_from).transpose()
+        rows.into_iter().map(User::try_from).collect()
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let mut users = self.users_by_email(email).await?;
+        if users.len() > 1 {
+            return Err(StoreError::conflict(format!(
+                "{} accounts have a user with the email address {:?}",
+                users.len(),
+                email.trim()
+            )));
+        }
+        Ok(users.pop())
     }
 
     async fn user(&self, tenant: TenantId, user: UserId) -> Result<User> {

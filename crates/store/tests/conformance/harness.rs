@@ -70,6 +70,7 @@ where
     F: FnOnce(Harness) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    runway_testkit::logs::init();
     match kind {
         Kind::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
@@ -144,7 +145,7 @@ fn database_name() -> String {
 
 impl Harness {
     async fn open(kind: Kind, url: String, dir: Option<tempfile::TempDir>) -> Harness {
-        let key = SecretKey::generate().unwrap();
+        let key = key();
         let store = runway_store::open(&url, OpenOptions::new(key.clone()))
             .await
             .unwrap();
@@ -299,6 +300,13 @@ impl Raw {
 
 // --- fixtures ------------------------------------------------------------------------------------
 
+/// A fresh installation key, registered for the secrets scan (`runway_testkit::secrets`);
+/// the test's logs start here too, for tests that open stores without a [`Harness`].
+pub(crate) fn key() -> SecretKey {
+    runway_testkit::logs::init();
+    runway_testkit::secrets::secret_key()
+}
+
 /// An instant from RFC 3339 text.
 pub(crate) fn at(text: &str) -> Timestamp {
     Timestamp::from_str(text).unwrap()
@@ -324,6 +332,7 @@ pub(crate) async fn customer(store: &dyn Store, tenant: TenantId, name: &str) ->
 
 /// XAPI client credentials whose secret is `secret`.
 pub(crate) fn api_client(secret: &str) -> Credentials {
+    runway_testkit::secrets::used(secret);
     Credentials::ApiClient {
         client_id: "runway".into(),
         client_secret: Secret::new(secret),

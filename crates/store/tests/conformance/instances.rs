@@ -61,6 +61,9 @@ async fn credentials_of_every_login_kind_come_back_decrypted(h: Harness) {
     let t = tenant(store, "Acme MSP").await;
     let c = customer(store, t, "Acme").await;
     let now = at("2026-06-01T08:00:00Z");
+    for secret in ["pa55word", "JBSWY3DPEHPK3PXP", "old-pass"] {
+        runway_testkit::secrets::used(secret);
+    }
     let logins = [
         api_client("client-secret"),
         Credentials::User {
@@ -254,6 +257,7 @@ async fn updating_an_instance_keeps_credentials_unless_new_ones_are_given(h: Har
         password: Secret::new("new-pass"),
         totp_secret: None,
     };
+    runway_testkit::secrets::used("new-pass");
     update.login = Some(Login::Pbx(user.clone()));
     let switched = store
         .update_instance(t, pbx.id, &update, later)

@@ -12,6 +12,7 @@
 mod harness;
 
 mod access;
+mod alerts;
 mod customers;
 mod history;
 mod instances;
@@ -19,6 +20,7 @@ mod isolation;
 mod leasing;
 mod migrations;
 mod node_lock;
+mod retention;
 mod secrets;
 mod tenants;
 mod throttle;

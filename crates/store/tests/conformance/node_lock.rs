@@ -1,12 +1,12 @@
 //! SQLite is single-node: a second Runway process on the same file is refused.
 
-use runway_store::{OpenOptions, SecretKey, StoreError};
+use runway_store::{OpenOptions, StoreError};
 
 #[tokio::test]
 async fn a_second_node_on_the_same_sqlite_file_is_refused_until_the_first_closes() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("runway.db").display());
-    let key = SecretKey::generate().unwrap();
+    let key = crate::harness::key();
     let first = runway_store::open(&url, OpenOptions::new(key.clone()))
         .await
         .unwrap();
@@ -41,7 +41,7 @@ async fn a_sqlite_database_in_a_missing_directory_is_created() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("data").join("nested").join("runway.db");
     let url = format!("sqlite:{}", path.display());
-    let store = runway_store::open(&url, OpenOptions::new(SecretKey::generate().unwrap()))
+    let store = runway_store::open(&url, OpenOptions::new(crate::harness::key()))
         .await
         .unwrap();
     assert!(path.exists());

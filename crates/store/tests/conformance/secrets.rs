@@ -1,7 +1,7 @@
 //! Credentials at rest: sealed, bound to their row, and only opened with the right key.
 
 use runway_core::Secret;
-use runway_store::{Credentials, Login, NewInstance, SecretKey, StoreError};
+use runway_store::{Credentials, Login, NewInstance, StoreError};
 
 use crate::harness::{Harness, at, customer, tenant};
 
@@ -9,6 +9,8 @@ const PASSWORD: &str = "correct-horse-battery-staple";
 const TOTP: &str = "JBSWY3DPEHPK3PXP";
 
 fn user_login() -> Credentials {
+    runway_testkit::secrets::used(PASSWORD);
+    runway_testkit::secrets::used(TOTP);
     Credentials::User {
         username: "admin".into(),
         password: Secret::new(PASSWORD),
@@ -79,7 +81,7 @@ async fn a_different_key_cannot_open_the_database(mut h: Harness) {
         .unwrap();
 
     let right = h.key.clone();
-    let err = h.reopen(SecretKey::generate().unwrap()).await.unwrap_err();
+    let err = h.reopen(crate::harness::key()).await.unwrap_err();
     assert!(matches!(err, StoreError::Crypto), "{err}");
     assert!(
         err.to_string()
@@ -101,6 +103,7 @@ async fn a_ciphertext_moved_to_another_row_or_tenant_does_not_open(h: Harness) {
     let ca = customer(store, a, "Acme").await;
     let cb = customer(store, b, "Beta").await;
     let login = |secret: &str| {
+        runway_testkit::secrets::used(secret);
         Login::Pbx(Credentials::ApiClient {
             client_id: "id".into(),
             client_secret: Secret::new(secret),

@@ -1,7 +1,7 @@
 //! Tenants: settings round-trip, unique names, lookups.
 
 use runway_core::Secret;
-use runway_core::{Milestone, ReminderPolicy, RenewalTemplate, Severity, Zone};
+use runway_core::{Milestone, ReminderPolicy, RenewalTemplate, Retention, Severity, Zone};
 use runway_store::{NewUser, Role, TenantId, TenantSettings};
 
 use crate::harness::{Harness, assert_conflict, assert_not_found, tenant};
@@ -25,6 +25,8 @@ fn settings(name: &str) -> TenantSettings {
         )
         .unwrap(),
         renewal_template: RenewalTemplate::parse("https://shop.example/renew?k={key}").unwrap(),
+        retention: Retention::new(90, 7).unwrap(),
+        not_read_after_hours: 48,
     }
 }
 
@@ -37,6 +39,7 @@ async fn a_tenant_keeps_its_settings_through_create_update_and_list(h: Harness) 
     let mut changed = settings("Acme Managed Services");
     changed.zone = Zone::parse("Europe/Berlin").unwrap();
     changed.reminders = ReminderPolicy::default();
+    changed.retention = Retention::new(3650, 1).unwrap();
     let updated = store.update_tenant(created.id, &changed).await.unwrap();
     assert_eq!(updated.settings, changed);
     assert_eq!(updated.created_at, created.created_at);

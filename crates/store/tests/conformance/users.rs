@@ -1,4 +1,4 @@
-//! Users: round-trip, sign-in lookup by email, installation-wide unique emails.
+//! Users: round-trip, sign-in lookup by email, emails unique within a tenant.
 
 use runway_core::Secret;
 use runway_store::{NewUser, Role, TenantId, UserUpdate};
@@ -99,20 +99,45 @@ async fn a_user_round_trips_and_is_found_by_email_for_sign_in(h: Harness) {
     assert_eq!(store.users(t).await.unwrap().len(), 1);
 }
 
-async fn emails_are_unique_across_the_whole_installation(h: Harness) {
+async fn emails_are_unique_within_a_tenant_and_another_tenants_say_nothing(h: Harness) {
     let store = h.store();
     let a = tenant(store, "Acme MSP").await;
     let b = tenant(store, "Beta MSP").await;
-    store
+    let dana = store
         .create_user(a, &new_user("dana@example.com", Role::Owner))
         .await
         .unwrap();
     assert_conflict(
         store
-            .create_user(b, &new_user("DANA@example.com", Role::Owner))
+            .create_user(a, &new_user("DANA@example.com", Role::Viewer))
             .await,
-        "a user with the email address \"DANA@example.com\" already exists",
+        "this account already has a user with the email address \"DANA@example.com\"",
     );
+    // Another tenant may have the same address: nothing tells it Acme has one.
+    let other = store
+        .create_user(b, &new_user("DANA@example.com", Role::Owner))
+        .await
+        .unwrap();
+    let found: Vec<_> = store
+        .users_by_email("dana@EXAMPLE.com")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.id, u.tenant_id))
+        .collect();
+    assert_eq!(found, [(dana.id, a), (other.id, b)]);
+    assert_conflict(
+        store.user_by_email("dana@example.com").await,
+        "2 accounts have a user",
+    );
+    let emails: Vec<_> = store
+        .users(b)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.email)
+        .collect();
+    assert_eq!(emails, ["DANA@example.com"]);
 }
 
 async fn bad_user_input_is_refused_with_a_reason(h: Harness) {
@@ -203,6 +228,6 @@ async fn an_account_always_keeps_an_owner(h: Harness) {
 conformance!(
     an_account_always_keeps_an_owner,
     a_user_round_trips_and_is_found_by_email_for_sign_in,
-    emails_are_unique_across_the_whole_installation,
+    emails_are_unique_within_a_tenant_and_another_tenants_say_nothing,
     bad_user_input_is_refused_with_a_reason,
 );

@@ -61,6 +61,12 @@ pub struct SettingsView {
     pub lapse_alert: bool,
     /// The renewal-link template.
     pub renewal_template: String,
+    /// Days of license history (readings, events, audit log) kept.
+    pub history_days: u32,
+    /// Days of read attempts kept.
+    pub attempt_days: u32,
+    /// Hours without a successful read before the "not read" alert.
+    pub not_read_after_hours: u32,
 }
 
 fn settings_view(caller: &Caller, settings: &runway_store::TenantSettings) -> SettingsView {
@@ -76,6 +82,9 @@ fn settings_view(caller: &Caller, settings: &runway_store::TenantSettings) -> Se
             .collect(),
         lapse_alert: settings.reminders.lapse_alert(),
         renewal_template: settings.renewal_template.as_str().to_owned(),
+        history_days: settings.retention.history_days(),
+        attempt_days: settings.retention.attempt_days(),
+        not_read_after_hours: settings.not_read_after_hours,
     }
 }
 
@@ -93,17 +102,20 @@ pub(crate) async fn update_settings(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     bytes: Bytes,
-) -> Result<Json<SettingsView>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     caller.require(Action::Edit)?;
     let draft: SettingsDraft = body(&bytes)?;
     let settings = draft
-        .check()
+        .check(&caller.tenant.settings)
         .map_err(|e| ApiError(WebError::Invalid(e.sentence())))?;
     let tenant = state
         .store
         .update_tenant(caller.tenant.id, &settings)
         .await?;
-    Ok(Json(settings_view(&caller, &tenant.settings)))
+    let note = crate::audit::AuditNote::detail(crate::pages::describe_settings(&tenant.settings));
+    Ok(note.on(axum::response::IntoResponse::into_response(Json(
+        settings_view(&caller, &tenant.settings),
+    ))))
 }
 
 /// An API token (never its secret).

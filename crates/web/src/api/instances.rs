@@ -237,6 +237,19 @@ pub struct BulkInput {
     pub trigger: Option<String>,
 }
 
+impl BulkInput {
+    /// The read asked for: a refresh unless `read_now`.
+    pub(crate) fn trigger(&self) -> Result<Trigger, WebError> {
+        match self.trigger.as_deref() {
+            None | Some("refresh") => Ok(Trigger::Refresh),
+            Some("read_now") => Ok(Trigger::ReadNow),
+            Some(other) => Err(WebError::Invalid(format!(
+                "unknown trigger {other:?}: use refresh or read_now"
+            ))),
+        }
+    }
+}
+
 /// One result of a bulk read.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BulkResult {
@@ -258,15 +271,7 @@ pub(crate) async fn bulk(
     bytes: Bytes,
 ) -> Result<Json<Vec<BulkResult>>, ApiError> {
     let input: BulkInput = body(&bytes)?;
-    let trigger = match input.trigger.as_deref() {
-        None | Some("refresh") => Trigger::Refresh,
-        Some("read_now") => Trigger::ReadNow,
-        Some(other) => {
-            return Err(ApiError(WebError::Invalid(format!(
-                "unknown trigger {other:?}: use refresh or read_now"
-            ))));
-        }
-    };
+    let trigger = input.trigger()?;
     let ids: Vec<InstanceId> = input.instances.iter().copied().map(InstanceId).collect();
     let results = actions::bulk_read(&state, &caller, &ids, trigger).await?;
     let now = state.now();

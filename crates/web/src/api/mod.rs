@@ -6,12 +6,15 @@
 //! Errors are `{ "error": "…" }` with the status of [`crate::WebError::status`].
 
 pub mod account;
+pub mod alerts;
+pub mod audit;
 pub mod customers;
 pub mod instances;
 pub mod licenses;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::http::Method;
 use axum::routing::get;
 use serde::de::DeserializeOwned;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -19,6 +22,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::Route;
 use crate::error::{ApiError, WebError};
 use crate::state::AppState;
 
@@ -80,7 +84,11 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(account::me))
         .routes(routes!(account::settings, account::update_settings))
         .routes(routes!(account::tokens, account::create_token))
-        .routes(routes!(account::revoke_token));
+        .routes(routes!(account::revoke_token))
+        .routes(routes!(audit::audit_log))
+        .routes(routes!(alerts::list))
+        .routes(routes!(alerts::get_one))
+        .routes(routes!(alerts::acknowledge));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts()
@@ -91,12 +99,49 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     parts().1
 }
 
+/// Where the OpenAPI document is served.
+const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+
+/// Every API route: each operation of the OpenAPI document (which `routes!` builds from the
+/// same handlers as the router), and the document itself.
+pub(crate) fn routes() -> Vec<Route> {
+    let mut routes = vec![Route::new(Method::GET, OPENAPI_PATH)];
+    for (path, item) in openapi().paths.paths {
+        let operations = [
+            ("GET", item.get.is_some()),
+            ("PUT", item.put.is_some()),
+            ("POST", item.post.is_some()),
+            ("DELETE", item.delete.is_some()),
+            ("OPTIONS", item.options.is_some()),
+            ("HEAD", item.head.is_some()),
+            ("PATCH", item.patch.is_some()),
+            ("TRACE", item.trace.is_some()),
+            ("QUERY", item.query.is_some()),
+        ];
+        let methods = operations
+            .into_iter()
+            .filter(|(_, documented)| *documented)
+            .map(|(method, _)| method.to_owned())
+            .chain(
+                item.additional_operations
+                    .keys()
+                    .map(|m| m.to_ascii_uppercase()),
+            );
+        for method in methods {
+            if let Ok(method) = Method::from_bytes(method.as_bytes()) {
+                routes.push(Route::new(method, &path));
+            }
+        }
+    }
+    routes
+}
+
 pub(crate) fn router(state: AppState) -> Router {
     let (routes, doc) = parts();
     let json = doc.to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
     routes
         .route(
-            "/api/v1/openapi.json",
+            OPENAPI_PATH,
             get(move || {
                 let json = json.clone();
                 async move {

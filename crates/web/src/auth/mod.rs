@@ -7,7 +7,8 @@
 //! scopes its work to `caller.tenant.id`.
 //!
 //! Roles nest: a viewer reads; a technician also refreshes and reads PBXs now; an admin also
-//! edits customers, instances and tenant settings; an owner also manages users.
+//! edits customers, instances and tenant settings and reads the audit log; an owner also
+//! manages users.
 
 pub mod csrf;
 pub mod password;
@@ -63,13 +64,15 @@ pub enum Action {
     Edit,
     /// Manage users (owner only).
     ManageUsers,
+    /// Read the audit log (admin and up).
+    ReadAudit,
 }
 
 impl Action {
     fn minimum(self) -> u8 {
         match self {
             Action::Read => 1,
-            Action::Edit => 2,
+            Action::Edit | Action::ReadAudit => 2,
             Action::ManageUsers => 3,
         }
     }
@@ -79,6 +82,7 @@ impl Action {
             Action::Read => "refresh licenses or read PBXs",
             Action::Edit => "change customers, instances or settings",
             Action::ManageUsers => "manage users",
+            Action::ReadAudit => "read the audit log",
         }
     }
 }
@@ -159,7 +163,18 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, WebError> {
-        Caller::from_parts(parts, state).await
+        let caller = Caller::from_parts(parts, state).await?;
+        caller.report_to_audit(parts);
+        Ok(caller)
+    }
+}
+
+impl Caller {
+    /// Tells the audit middleware who is acting (when it is watching this request).
+    fn report_to_audit(&self, parts: &Parts) {
+        if let Some(slot) = parts.extensions.get::<crate::audit::AuditSlot>() {
+            slot.set(crate::audit::Actor::of(self));
+        }
     }
 }
 
@@ -174,7 +189,9 @@ impl FromRequestParts<AppState> for ApiCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<ApiCaller, ApiError> {
-        Ok(ApiCaller(Caller::from_parts(parts, state).await?))
+        let caller = Caller::from_parts(parts, state).await?;
+        caller.report_to_audit(parts);
+        Ok(ApiCaller(caller))
     }
 }
 

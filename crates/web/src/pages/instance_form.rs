@@ -60,27 +60,6 @@ impl InstanceFormPage {
     }
 }
 
-fn draft_from(form: &FormData) -> InstanceDraft {
-    InstanceDraft {
-        customer_id: form.get("customer_id").parse().unwrap_or(0),
-        name: form.get("name"),
-        base_url: form.get("base_url"),
-        login_kind: form.get("login_kind"),
-        identity: form.get("identity"),
-        secret: form.raw("secret").to_owned(),
-        totp_secret: form.get("totp_secret"),
-        poll_interval_minutes: form.get("poll_interval_minutes").parse().ok(),
-        custom_ca_pem: form.get("custom_ca_pem"),
-        accept_invalid_certs: form.checked("accept_invalid_certs"),
-        manual_license_key: form.get("manual_license_key"),
-        manual_product_code: form.get("manual_product_code"),
-        manual_expiry_date: form.get("manual_expiry_date"),
-        manual_version: form.get("manual_version"),
-        manual_max_sim_calls: form.get("manual_max_sim_calls").parse().ok(),
-        enabled: None,
-    }
-}
-
 async fn form_page(
     state: &AppState,
     caller: &Caller,
@@ -150,7 +129,7 @@ pub(crate) async fn create(
     form: FormData,
 ) -> Result<Response, WebError> {
     caller.require(Action::Edit)?;
-    let draft = draft_from(&form);
+    let draft = InstanceDraft::from_form(&form);
     let zone = &caller.tenant.settings.zone;
     let result = match draft
         .check(&*state.store, caller.tenant.id, zone, None)
@@ -209,7 +188,7 @@ pub(crate) async fn update(
 ) -> Result<Response, WebError> {
     caller.require(Action::Edit)?;
     let (instance, facts) = existing(&state, &caller, &id).await?;
-    let draft = draft_from(&form);
+    let draft = InstanceDraft::from_form(&form);
     let zone = &caller.tenant.settings.zone;
     let checked = match draft
         .check(
@@ -265,7 +244,7 @@ pub(crate) async fn test_connection(
         "" => None,
         id => Some(existing(&state, &caller, id).await?.0),
     };
-    let draft = draft_from(&form);
+    let draft = InstanceDraft::from_form(&form);
     let zone = &caller.tenant.settings.zone;
     let test = match draft
         .test_target(&*state.store, caller.tenant.id, existing_instance.as_ref())

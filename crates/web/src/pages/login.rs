@@ -84,6 +84,7 @@ impl axum::extract::FromRequestParts<AppState> for ClientAddress {
 pub(crate) async fn login(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
+    audit: Option<axum::Extension<crate::audit::AuditSlot>>,
     form: FormData,
 ) -> Result<Response, WebError> {
     let email = form.get("email");
@@ -112,10 +113,32 @@ pub(crate) async fn login(
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    let user = state.store.user_by_email(&email).await?;
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let verified = password::verify_off_the_workers(&state.password_checks, pw, hash).await?
-        && user.as_ref().is_some_and(|u| !u.disabled);
+    // Several MSPs may each have a user with this address; the password tells which is meant
+    // (the oldest account wins if it opens more than one).
+    let candidates = state.store.users_by_email(&email).await?;
+    let audit = audit.map(|axum::Extension(slot)| slot);
+    let mut signed_in = None;
+    if candidates.is_empty() {
+        password::verify_off_the_workers(&state.password_checks, pw.clone(), None).await?;
+    }
+    for candidate in &candidates {
+        let hash = Some(candidate.password_hash.clone());
+        let verified =
+            password::verify_off_the_workers(&state.password_checks, pw.clone(), hash).await?;
+        if verified && !candidate.disabled && signed_in.is_none() {
+            signed_in = Some(candidate.clone());
+        }
+    }
+    let verified = signed_in.is_some();
+    let user = signed_in.or_else(|| candidates.into_iter().next());
+    if let (Some(user), Some(slot)) = (&user, &audit) {
+        slot.set(crate::audit::Actor {
+            tenant: user.tenant_id,
+            user: Some(user.id),
+            name: user.email.clone(),
+            via: runway_store::AuditVia::SignIn,
+        });
+    }
     match user {
         Some(user) if verified => {
             state.store.clear_sign_in_failures(&account).await?;
@@ -132,7 +155,11 @@ pub(crate) async fn login(
                 message: "the email address or password is wrong".into(),
             })?;
             *response.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
-            Ok(response)
+            let note = crate::audit::AuditNote {
+                action: Some(crate::audit::SIGN_IN_FAILED),
+                ..crate::audit::AuditNote::default()
+            };
+            Ok(note.on(response))
         }
     }
 }
@@ -167,6 +194,7 @@ pub(crate) async fn setup_page(State(state): State<AppState>) -> Result<Response
 
 pub(crate) async fn setup(
     State(state): State<AppState>,
+    audit: Option<axum::Extension<crate::audit::AuditSlot>>,
     form: FormData,
 ) -> Result<Response, WebError> {
     let _one_at_a_time = state.setup_lock.lock().await;
@@ -186,7 +214,15 @@ pub(crate) async fn setup(
         )
         .await
         {
-            Ok((_, user)) => {
+            Ok((tenant, user)) => {
+                if let Some(axum::Extension(slot)) = audit {
+                    slot.set(crate::audit::Actor {
+                        tenant: tenant.id,
+                        user: Some(user.id),
+                        name: user.email.clone(),
+                        via: runway_store::AuditVia::SignIn,
+                    });
+                }
                 let (_, cookie) = session::start(&state, &user).await?;
                 let mut response = Redirect::to("/").into_response();
                 response.headers_mut().append(header::SET_COOKIE, cookie);

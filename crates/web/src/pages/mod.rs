@@ -1,5 +1,7 @@
 //! The HTML pages: one file per page or form, all under the same top bar ([`Chrome`]).
 
+mod alerts;
+mod audit;
 mod customers;
 mod instance;
 mod instance_form;
@@ -11,9 +13,12 @@ mod tokens;
 mod users;
 
 use axum::Router;
+use axum::handler::Handler;
+use axum::http::Method;
 use axum::response::IntoResponse as _;
-use axum::routing::{get, post};
+use axum::routing::{self, MethodRouter};
 
+use crate::Route;
 use crate::auth::{Action, Caller};
 use crate::state::AppState;
 
@@ -51,6 +56,7 @@ impl Chrome {
     }
 }
 
+pub(crate) use settings::describe_settings;
 pub(crate) use tokens::visible as visible_tokens;
 
 /// Answers a re-shown form with 422 (see [`unprocessable`]).
@@ -68,42 +74,106 @@ pub(crate) fn unprocessable(page: impl axum::response::IntoResponse) -> axum::re
     (axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
 }
 
+/// A router built route by route, each route recorded as it is added, so that the route table
+/// lists exactly what the router answers (see [`crate::route_table`]). The pages and the static
+/// files are built with it.
+pub(crate) struct RouteTable {
+    router: Router<AppState>,
+    routes: Vec<Route>,
+}
+
+impl RouteTable {
+    /// An empty table.
+    pub(crate) fn new() -> RouteTable {
+        RouteTable {
+            router: Router::new(),
+            routes: Vec::new(),
+        }
+    }
+
+    /// Answers `GET` (and `HEAD`) on `path` with `handler`.
+    pub(crate) fn get<H, T>(self, path: &'static str, handler: H) -> RouteTable
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add(Method::GET, path, routing::get(handler))
+    }
+
+    /// Answers `POST` on `path` with `handler`.
+    pub(crate) fn post<H, T>(self, path: &'static str, handler: H) -> RouteTable
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add(Method::POST, path, routing::post(handler))
+    }
+
+    /// Adds one method of one path; axum merges the methods of a path into one route.
+    fn add(
+        mut self,
+        method: Method,
+        path: &'static str,
+        handler: MethodRouter<AppState>,
+    ) -> RouteTable {
+        self.routes.push(Route::new(method, path));
+        self.router = self.router.route(path, handler);
+        self
+    }
+
+    /// The router answering every route of the table.
+    pub(crate) fn into_router(self) -> Router<AppState> {
+        self.router
+    }
+
+    /// Every route of the table, in the order added.
+    pub(crate) fn into_routes(self) -> Vec<Route> {
+        self.routes
+    }
+}
+
+/// The pages' route table.
+pub(crate) fn table() -> RouteTable {
+    RouteTable::new()
+        .get("/", status::page)
+        .post("/refresh", instance::bulk)
+        .get("/setup", login::setup_page)
+        .post("/setup", login::setup)
+        .get("/login", login::login_page)
+        .post("/login", login::login)
+        .post("/logout", login::logout)
+        .get("/instances/new", instance_form::new_page)
+        .post("/instances/new", instance_form::create)
+        .post("/instances/test", instance_form::test_connection)
+        .get("/instances/{id}", instance::page)
+        .post("/instances/{id}/refresh", instance::refresh)
+        .post("/instances/{id}/read-now", instance::read_now)
+        .get("/instances/{id}/edit", instance_form::edit_page)
+        .post("/instances/{id}/edit", instance_form::update)
+        .post("/instances/{id}/enable", instance_form::enable)
+        .post("/instances/{id}/disable", instance_form::disable)
+        .post("/instances/{id}/delete", instance_form::delete)
+        .get("/customers", customers::page)
+        .post("/customers", customers::create)
+        .get("/customers/{id}/edit", customers::edit_page)
+        .post("/customers/{id}/edit", customers::update)
+        .post("/customers/{id}/delete", customers::delete)
+        .get("/settings", settings::page)
+        .post("/settings", settings::update)
+        .get("/users", users::page)
+        .post("/users", users::create)
+        .post("/users/{id}", users::update)
+        .post("/users/{id}/delete", users::delete)
+        .get("/tokens", tokens::page)
+        .post("/tokens", tokens::create)
+        .get("/account/password", password::page)
+        .post("/account/password", password::change)
+        .post("/tokens/{id}/revoke", tokens::revoke)
+        .get("/audit", audit::page)
+        .get("/alerts", alerts::page)
+        .post("/alerts/{id}/acknowledge", alerts::acknowledge)
+}
+
 pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(status::page))
-        .route("/refresh", post(instance::bulk))
-        .route("/setup", get(login::setup_page).post(login::setup))
-        .route("/login", get(login::login_page).post(login::login))
-        .route("/logout", post(login::logout))
-        .route(
-            "/instances/new",
-            get(instance_form::new_page).post(instance_form::create),
-        )
-        .route("/instances/test", post(instance_form::test_connection))
-        .route("/instances/{id}", get(instance::page))
-        .route("/instances/{id}/refresh", post(instance::refresh))
-        .route("/instances/{id}/read-now", post(instance::read_now))
-        .route(
-            "/instances/{id}/edit",
-            get(instance_form::edit_page).post(instance_form::update),
-        )
-        .route("/instances/{id}/enable", post(instance_form::enable))
-        .route("/instances/{id}/disable", post(instance_form::disable))
-        .route("/instances/{id}/delete", post(instance_form::delete))
-        .route("/customers", get(customers::page).post(customers::create))
-        .route(
-            "/customers/{id}/edit",
-            get(customers::edit_page).post(customers::update),
-        )
-        .route("/customers/{id}/delete", post(customers::delete))
-        .route("/settings", get(settings::page).post(settings::update))
-        .route("/users", get(users::page).post(users::create))
-        .route("/users/{id}", post(users::update))
-        .route("/users/{id}/delete", post(users::delete))
-        .route("/tokens", get(tokens::page).post(tokens::create))
-        .route(
-            "/account/password",
-            get(password::page).post(password::change),
-        )
-        .route("/tokens/{id}/revoke", post(tokens::revoke))
+    table().into_router()
 }

@@ -36,16 +36,39 @@ pub(crate) async fn update(
     form: FormData,
 ) -> Result<Response, WebError> {
     caller.require(Action::Edit)?;
+    let mut errors = FieldErrors::default();
+    let mut days = |field: &str| {
+        let text = form.get(field);
+        if text.is_empty() {
+            return None;
+        }
+        let days = text.parse::<u32>().ok();
+        if days.is_none() {
+            errors.add(field, format!("enter a whole number, not {text:?}"));
+        }
+        days
+    };
     let draft = SettingsDraft {
         name: form.get("name"),
         zone: form.get("zone"),
         milestones: form.get("milestones"),
         lapse_alert: form.checked("lapse_alert"),
         renewal_template: form.get("renewal_template"),
+        history_days: days("history_days"),
+        attempt_days: days("attempt_days"),
+        not_read_after_hours: days("not_read_after_hours"),
     };
-    let (errors, message) = match draft.check() {
+    let checked = if errors.any() {
+        Err(errors)
+    } else {
+        draft.check(&caller.tenant.settings)
+    };
+    let (errors, message) = match checked {
         Ok(settings) => match state.store.update_tenant(caller.tenant.id, &settings).await {
-            Ok(_) => return Ok(Redirect::to("/settings?saved=1").into_response()),
+            Ok(_) => {
+                let note = crate::audit::AuditNote::detail(describe_settings(&settings));
+                return Ok(note.on(Redirect::to("/settings?saved=1").into_response()));
+            }
             Err(err) => match WebError::from(err) {
                 WebError::Invalid(m) | WebError::Conflict(m) => (FieldErrors::default(), m),
                 other => return Err(other),
@@ -60,4 +83,21 @@ pub(crate) async fn update(
         message,
     }
     .refused())
+}
+
+/// Tenant settings in words, for the audit log.
+pub(crate) fn describe_settings(settings: &runway_store::TenantSettings) -> String {
+    let draft = SettingsDraft::from_settings(settings);
+    format!(
+        "name {:?}, zone {}, milestones {}, lapse alert {}, renewal link {}, history kept {} days, \
+         attempts kept {} days, not read after {} hours",
+        draft.name,
+        draft.zone,
+        draft.milestones,
+        if draft.lapse_alert { "on" } else { "off" },
+        draft.renewal_template,
+        settings.retention.history_days(),
+        settings.retention.attempt_days(),
+        settings.not_read_after_hours,
+    )
 }

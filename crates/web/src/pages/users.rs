@@ -159,7 +159,24 @@ pub(crate) async fn update(
         .store
         .update_user(caller.tenant.id, id, &update)
         .await?;
-    let mut response = Redirect::to("/users").into_response();
+    let mut said = vec![
+        format!("role {}", updated.role),
+        if updated.disabled {
+            "disabled"
+        } else {
+            "enabled"
+        }
+        .to_owned(),
+    ];
+    if changed_password {
+        said.push("password set".to_owned());
+    }
+    let note = crate::audit::AuditNote {
+        target: Some(format!("user {} ({})", updated.id, updated.email)),
+        detail: said.join(", "),
+        ..crate::audit::AuditNote::default()
+    };
+    let mut response = note.on(Redirect::to("/users").into_response());
     if changed_password {
         // A new password signs the user out everywhere; an owner changing their own keeps
         // this browser, with a fresh session.

@@ -435,13 +435,17 @@ async fn expired_sessions_and_throttle_windows_are_swept_away() {
         runway_web::sweep_expired(&*app.store, now, window)
             .await
             .unwrap(),
-        (0, 0),
+        runway_web::Swept::default(),
         "nothing has expired yet"
     );
     assert_eq!(signed_in.get("/").await.status, 200);
 
     let later = now + std::time::Duration::from_hours(13);
-    let (sessions, windows) = runway_web::sweep_expired(&*app.store, later, window)
+    let runway_web::Swept {
+        sessions,
+        throttle_windows: windows,
+        ..
+    } = runway_web::sweep_expired(&*app.store, later, window)
         .await
         .unwrap();
     assert!(sessions >= 1, "the 12-hour sessions ended: {sessions}");
@@ -667,6 +671,78 @@ async fn roles_decide_who_may_refresh_edit_and_manage_users() {
             .await
             .unwrap()
             .is_some()
+    );
+}
+
+/// An owner adding a user learns nothing about other MSPs: an address another tenant already
+/// uses is accepted like any new one (emails are unique per tenant), and each account signs in
+/// to its own tenant with its own password.
+#[tokio::test]
+async fn creating_a_user_never_reveals_an_account_of_another_tenant() {
+    let app = spawn_app().await;
+    crate::helpers::other_tenant(&app).await;
+    let owner = app.signed_in("owner@acme.example").await;
+    let other_password = "the other tenant's own passphrase";
+    runway_testkit::secrets::used(other_password);
+    let form = |email: &'static str| {
+        [
+            ("email", email),
+            ("display_name", "Shared"),
+            ("role", "viewer"),
+            ("password", other_password),
+        ]
+    };
+    let fresh = owner.post_form("/users", &form("fresh@acme.example")).await;
+    let taken_elsewhere = owner
+        .post_form("/users", &form("OWNER@other.example"))
+        .await;
+    assert_eq!(fresh.status, 303, "{}", fresh.body);
+    assert_eq!(
+        taken_elsewhere.status, fresh.status,
+        "{}",
+        taken_elsewhere.body
+    );
+    assert_eq!(taken_elsewhere.location(), fresh.location());
+    let again = owner
+        .post_form("/users", &form("owner@other.example"))
+        .await;
+    assert_eq!(
+        again.status, 422,
+        "a duplicate within the tenant is refused"
+    );
+    assert!(
+        again.body.contains("this account already has a user"),
+        "{}",
+        again.body
+    );
+
+    // Each password opens its own tenant.
+    let mut theirs = app.browser();
+    assert_eq!(
+        theirs.login("owner@other.example", PASSWORD).await.status,
+        303
+    );
+    assert_eq!(
+        theirs.get("/api/v1/me").await.json()["tenant_name"],
+        "Other MSP"
+    );
+    let mut ours = app.browser();
+    assert_eq!(
+        ours.login("owner@other.example", other_password)
+            .await
+            .status,
+        303
+    );
+    assert_eq!(
+        ours.get("/api/v1/me").await.json()["tenant_name"],
+        "Acme MSP"
+    );
+    assert_eq!(
+        app.browser()
+            .login("owner@other.example", "neither of them")
+            .await
+            .status,
+        401
     );
 }
 

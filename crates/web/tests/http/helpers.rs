@@ -168,6 +168,7 @@ pub(crate) async fn spawn_with(backend: Backend, options: Options) -> Option<App
     };
     let engine = Engine::new(Arc::clone(&store), clock.clone(), config);
     let scenario = Scenario::parse(FLEET, ScenarioFormat::Toml, "web-test.toml", now).unwrap();
+    secrets::setup(&scenario);
     let sim = SimServer::start(
         scenario.clone(),
         SimOptions {
@@ -292,11 +293,13 @@ impl Reply {
 }
 
 pub(crate) async fn reply(response: reqwest::Response) -> Reply {
-    Reply {
+    let reply = Reply {
         status: response.status().as_u16(),
         headers: response.headers().clone(),
         body: response.text().await.unwrap(),
-    }
+    };
+    secrets::received(&reply);
+    reply
 }
 
 impl App {
@@ -328,6 +331,7 @@ impl App {
 
     /// A client sending `Authorization: Bearer token`.
     pub(crate) fn bearer(&self, token: &str) -> Browser {
+        runway_testkit::secrets::used(token);
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
         Browser {
@@ -364,6 +368,7 @@ impl Browser {
         if !fields.iter().any(|(k, _)| *k == "csrf") {
             fields.push(("csrf", &self.csrf));
         }
+        secrets::in_form(&fields);
         let response = self
             .client
             .post(format!("{}{path}", self.base))
@@ -376,6 +381,7 @@ impl Browser {
 
     /// Posts a form exactly as given (no CSRF token added).
     pub(crate) async fn post_raw_form(&self, path: &str, form: &[(&str, &str)]) -> Reply {
+        secrets::in_form(form);
         let response = self
             .client
             .post(format!("{}{path}", self.base))
@@ -393,6 +399,7 @@ impl Browser {
         path: &str,
         body: &serde_json::Value,
     ) -> Reply {
+        secrets::in_json(body);
         let mut request = self
             .client
             .request(method, format!("{}{path}", self.base))
@@ -417,5 +424,67 @@ impl Browser {
             &[("csrf", &csrf), ("email", email), ("password", password)],
         )
         .await
+    }
+}
+
+/// The secrets scan (`runway_testkit::secrets`): every secret these helpers set up, send or
+/// receive is registered, so `scripts/scan-secrets` fails the run if any reaches a log.
+mod secrets {
+    use runway_testkit::secrets::used;
+
+    /// The users' password and the fleet's PBX secrets.
+    pub(super) fn setup(scenario: &runway_sim::Scenario) {
+        used(super::PASSWORD);
+        runway_testkit::secrets::scenario(scenario);
+    }
+
+    /// Whether a form field or JSON key holds a secret: passwords, PBX secrets and TOTP seeds,
+    /// API tokens and CSRF tokens.
+    fn is_secret(name: &str) -> bool {
+        name.contains("password")
+            || name.contains("secret")
+            || matches!(name, "token" | "csrf" | "csrf_token")
+    }
+
+    pub(super) fn in_form(fields: &[(&str, &str)]) {
+        for (name, value) in fields {
+            if is_secret(name) {
+                used(value);
+            }
+        }
+    }
+
+    pub(super) fn in_json(value: &serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    match value {
+                        serde_json::Value::String(text) if is_secret(key) => used(text),
+                        other => in_json(other),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(in_json),
+            _ => {}
+        }
+    }
+
+    /// Cookie values the server set (sessions, pre-session tokens) and secrets in a JSON body
+    /// (a new API token, the session's CSRF token).
+    pub(super) fn received(reply: &super::Reply) {
+        for cookie in reply.headers.get_all("set-cookie") {
+            let pair = cookie
+                .to_str()
+                .unwrap_or("")
+                .split(';')
+                .next()
+                .unwrap_or("");
+            if let Some((_, value)) = pair.split_once('=') {
+                used(value);
+            }
+        }
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(&reply.body) {
+            in_json(&json);
+        }
     }
 }

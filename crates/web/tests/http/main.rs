@@ -8,8 +8,12 @@
 )]
 
 mod accounts;
+mod alerts;
 mod api;
+mod audit;
+mod authz_matrix;
 mod browser;
+mod health;
 mod helpers;
 mod instances;
 mod isolation;

@@ -1,0 +1,57 @@
+//! The alerts page: open and acknowledged alerts (or those of a chosen state), filtered by
+//! severity and kind; technicians and up acknowledge them here.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::Chrome;
+use crate::api::alerts::{AlertParams, AlertView, acknowledge_as, list_for};
+use crate::auth::Caller;
+use crate::error::WebError;
+use crate::state::AppState;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "alerts.html")]
+pub(crate) struct AlertsPage {
+    chrome: Chrome,
+    alerts: Vec<AlertView>,
+    state: String,
+    severity: String,
+    kind: String,
+}
+
+/// ` selected` when a filter's current value is this option's.
+fn selected(current: &str, option: &str) -> &'static str {
+    if current.eq_ignore_ascii_case(option) {
+        " selected"
+    } else {
+        ""
+    }
+}
+
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<AlertParams>,
+) -> Result<AlertsPage, WebError> {
+    let alerts = list_for(&state, &caller, &params).await?;
+    Ok(AlertsPage {
+        chrome: Chrome::of(&caller),
+        alerts,
+        state: params.state.unwrap_or_default(),
+        severity: params.severity.unwrap_or_default(),
+        kind: params.kind.unwrap_or_default(),
+    })
+}
+
+pub(crate) async fn acknowledge(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id: i64 = id.trim().parse().map_err(|_| WebError::NotFound)?;
+    acknowledge_as(&state, &caller, id).await?;
+    Ok(Redirect::to("/alerts").into_response())
+}
