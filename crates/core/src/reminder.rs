@@ -47,6 +47,17 @@ impl fmt::Display for Severity {
     }
 }
 
+impl std::str::FromStr for Severity {
+    type Err = String;
+    /// `INFO`, `WARNING` or `CRITICAL`, in any case (as shown, stored and asked for in queries).
+    fn from_str(text: &str) -> Result<Severity, String> {
+        [Severity::Info, Severity::Warning, Severity::Critical]
+            .into_iter()
+            .find(|s| text.trim().eq_ignore_ascii_case(&s.to_string()))
+            .ok_or_else(|| format!("{text:?} is not one of INFO, WARNING, CRITICAL"))
+    }
+}
+
 /// A reminder N calendar days before the expiry date, with its severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Milestone {
@@ -322,6 +333,15 @@ mod tests {
             done,
             open_series: &[],
         })
+    }
+
+    #[test]
+    fn severities_read_back_from_their_spelling_in_any_case() {
+        for severity in [Severity::Info, Severity::Warning, Severity::Critical] {
+            assert_eq!(severity.to_string().parse(), Ok(severity));
+        }
+        assert_eq!("warning".parse(), Ok(Severity::Warning));
+        assert!("loud".parse::<Severity>().is_err());
     }
 
     #[test]

@@ -49,30 +49,16 @@ pub enum AlertResolution {
     ReadAgain,
 }
 
-macro_rules! spelled {
-    ($type:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        impl $type {
-            /// The stored spelling.
-            pub fn as_str(self) -> &'static str {
-                match self { $($type::$variant => $text),+ }
-            }
-        }
-
-        impl std::str::FromStr for $type {
-            type Err = String;
-            fn from_str(text: &str) -> Result<$type, String> {
-                match text {
-                    $($text => Ok($type::$variant),)+
-                    other => Err(format!("unknown {} {other:?}", stringify!($type))),
-                }
-            }
-        }
-    };
-}
-
-spelled!(AlertKind { LicenseExpiry => "license_expiry", NotRead => "not_read" });
-spelled!(AlertState { Open => "open", Acknowledged => "acknowledged", Resolved => "resolved" });
-spelled!(AlertResolution {
+stored_names!(AlertKind, "alert kind", {
+    LicenseExpiry => "license_expiry",
+    NotRead => "not_read",
+});
+stored_names!(AlertState, "alert state", {
+    Open => "open",
+    Acknowledged => "acknowledged",
+    Resolved => "resolved",
+});
+stored_names!(AlertResolution, "alert resolution", {
     Renewed => "renewed",
     Superseded => "superseded",
     ReadAgain => "read_again",

@@ -20,30 +20,12 @@ pub enum AuditVia {
     Command,
 }
 
-impl AuditVia {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuditVia::Session => "session",
-            AuditVia::ApiToken => "api_token",
-            AuditVia::SignIn => "sign_in",
-            AuditVia::Command => "command",
-        }
-    }
-}
-
-impl std::str::FromStr for AuditVia {
-    type Err = String;
-    fn from_str(text: &str) -> Result<AuditVia, String> {
-        Ok(match text {
-            "session" => AuditVia::Session,
-            "api_token" => AuditVia::ApiToken,
-            "sign_in" => AuditVia::SignIn,
-            "command" => AuditVia::Command,
-            other => return Err(format!("unknown audit channel {other:?}")),
-        })
-    }
-}
+stored_names!(AuditVia, "audit channel", {
+    Session => "session",
+    ApiToken => "api_token",
+    SignIn => "sign_in",
+    Command => "command",
+});
 
 /// An entry to append to a tenant's audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]

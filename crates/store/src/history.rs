@@ -7,8 +7,6 @@
 //! second, so the dashboard shows "stale since …, because …" next to the last good data instead
 //! of blanking the row.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -17,36 +15,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{AttemptId, CustomerId, EventId, InstanceId, ReadingId};
 use crate::instance::Instance;
-
-/// Implements `as_str`, `Display` and `FromStr` over a fixed set of stored spellings.
-macro_rules! stored_names {
-    ($ty:ident, $what:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
-        impl $ty {
-            /// The stored spelling.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($ty::$variant => $text,)+
-                }
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = String;
-            fn from_str(text: &str) -> Result<$ty, String> {
-                match text {
-                    $($text => Ok($ty::$variant),)+
-                    other => Err(format!(concat!("unknown ", $what, " {:?}"), other)),
-                }
-            }
-        }
-    };
-}
 
 /// Where a reading came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -37,6 +37,9 @@
 //! and bound to their row; only [`Instances::credentials`] opens them. A wrong key is detected when
 //! the store opens ([`StoreError::Crypto`]).
 
+#[macro_use]
+mod names;
+
 mod access;
 mod alert;
 mod audit;
@@ -86,7 +89,9 @@ pub use store::{
 };
 
 /// The store's capability traits, to call them on an `Arc<dyn Store>`:
-pub use tenant::{DEFAULT_NOT_READ_AFTER_HOURS, Tenant, TenantSettings};
+pub use tenant::{
+    DEFAULT_NOT_READ_AFTER_HOURS, Tenant, TenantSettings, check_not_read_after_hours,
+};
 pub use user::{NewUser, Role, User, UserUpdate};
 
 /// How to open a store.

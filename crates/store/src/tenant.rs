@@ -9,6 +9,18 @@ use crate::ids::TenantId;
 /// otherwise.
 pub const DEFAULT_NOT_READ_AFTER_HOURS: u32 = 24;
 
+/// Checks the hours a tenant allows without a successful read before "not read": 1 to 8760
+/// (a year). The refusal says so.
+pub fn check_not_read_after_hours(hours: u32) -> Result<u32, String> {
+    if (1..=8760).contains(&hours) {
+        Ok(hours)
+    } else {
+        Err(format!(
+            "raise \"not read\" after 1 to 8760 hours, not {hours}"
+        ))
+    }
+}
+
 /// A tenant as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {

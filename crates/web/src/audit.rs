@@ -163,6 +163,15 @@ pub(crate) async fn audit(
 /// The action of a failed sign-in.
 pub(crate) const SIGN_IN_FAILED: &str = "sign_in_failed";
 
+/// The thing a path's first word names: `instances` → `instance`.
+fn thing(plural: &str) -> String {
+    match plural {
+        "settings" => "settings",
+        other => other.strip_suffix('s').unwrap_or(other),
+    }
+    .to_owned()
+}
+
 /// The words for what a route does: `POST /instances/{id}/edit` → `instance_changed`.
 fn action(method: &Method, route: &str) -> String {
     let route = route.strip_prefix("/api/v1").unwrap_or(route);
@@ -170,17 +179,6 @@ fn action(method: &Method, route: &str) -> String {
         .split('/')
         .filter(|w| !w.is_empty() && !w.starts_with('{'))
         .collect();
-    let thing = |plural: &str| -> String {
-        match plural {
-            "instances" => "instance",
-            "customers" => "customer",
-            "users" => "user",
-            "tokens" => "token",
-            "settings" => "settings",
-            other => other,
-        }
-        .to_owned()
-    };
     let has_id = route.contains('{');
     match (method.as_str(), words.as_slice()) {
         ("POST", ["login"]) => "signed_in".into(),
@@ -213,7 +211,7 @@ fn target(path: &str) -> String {
         .next()
         .filter(|w| w.chars().all(|c| c.is_ascii_digit()))
     {
-        Some(id) => format!("{} {id}", kind.strip_suffix('s').unwrap_or(kind)),
+        Some(id) => format!("{} {id}", thing(kind)),
         None => kind.to_owned(),
     }
 }

@@ -519,15 +519,12 @@ impl SettingsDraft {
             errors.add(field, e.to_string());
         })
         .ok();
-        let not_read_after_hours = self
-            .not_read_after_hours
-            .unwrap_or(current.not_read_after_hours);
-        if !(1..=8760).contains(&not_read_after_hours) {
-            errors.add(
-                "not_read_after_hours",
-                format!("raise \"not read\" after 1 to 8760 hours, not {not_read_after_hours}"),
-            );
-        }
+        let not_read_after_hours = runway_store::check_not_read_after_hours(
+            self.not_read_after_hours
+                .unwrap_or(current.not_read_after_hours),
+        )
+        .map_err(|e| errors.add("not_read_after_hours", e))
+        .unwrap_or_default();
         match (zone, reminders, template, retention) {
             (Some(zone), Some(reminders), Some(renewal_template), Some(retention))
                 if !errors.any() =>

@@ -439,12 +439,8 @@ async fn event(
 }
 
 fn parse_severity(text: &str, id: i64) -> Result<Severity> {
-    match text {
-        "INFO" => Ok(Severity::Info),
-        "WARNING" => Ok(Severity::Warning),
-        "CRITICAL" => Ok(Severity::Critical),
-        other => Err(corrupt("alert", id, format!("unknown severity {other:?}"))),
-    }
+    text.parse()
+        .map_err(|err: String| corrupt("alert", id, err))
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -605,14 +601,10 @@ impl Alerts for SqlStore {
             push("i.customer_id =", customer.0.into(), &mut sql);
         }
         if let Some(min) = filter.min_severity {
-            let allowed: Vec<&str> = [Severity::Info, Severity::Warning, Severity::Critical]
+            let allowed: Vec<String> = [Severity::Info, Severity::Warning, Severity::Critical]
                 .into_iter()
                 .filter(|s| *s >= min)
-                .map(|s| match s {
-                    Severity::Info => "'INFO'",
-                    Severity::Warning => "'WARNING'",
-                    Severity::Critical => "'CRITICAL'",
-                })
+                .map(|s| format!("'{s}'"))
                 .collect();
             sql = format!("{sql} AND a.severity IN ({})", allowed.join(", "));
         }

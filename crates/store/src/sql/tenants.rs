@@ -29,12 +29,8 @@ struct Columns {
 
 fn columns(settings: &TenantSettings) -> Result<Columns> {
     let name = validate::name(&settings.name, "tenant name", 200)?;
-    if !(1..=8760).contains(&settings.not_read_after_hours) {
-        return Err(StoreError::invalid(format!(
-            "raise \"not read\" after 1 to 8760 hours, not {}",
-            settings.not_read_after_hours
-        )));
-    }
+    crate::tenant::check_not_read_after_hours(settings.not_read_after_hours)
+        .map_err(StoreError::invalid)?;
     Ok(Columns {
         name_key: validate::name_key(&name),
         name,

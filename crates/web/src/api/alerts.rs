@@ -129,11 +129,8 @@ impl AlertParams {
                 })
                 .transpose()?,
             min_severity: present(self.severity.as_ref())
-                .map(|v| match v.to_ascii_uppercase().as_str() {
-                    "INFO" => Ok(Severity::Info),
-                    "WARNING" => Ok(Severity::Warning),
-                    "CRITICAL" => Ok(Severity::Critical),
-                    _ => Err(bad("severity", v, "INFO, WARNING, CRITICAL")),
+                .map(|v| {
+                    Severity::from_str(v).map_err(|_| bad("severity", v, "INFO, WARNING, CRITICAL"))
                 })
                 .transpose()?,
             kind: present(self.kind.as_ref())
