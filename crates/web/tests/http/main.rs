@@ -17,5 +17,6 @@ mod health;
 mod helpers;
 mod instances;
 mod isolation;
+mod settings;
 mod status;
 mod stored_secrets;
