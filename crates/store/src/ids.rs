@@ -66,3 +66,19 @@ id_type!(
     /// One alert.
     AlertId
 );
+id_type!(
+    /// A delivery channel (webhook, Slack, …).
+    ChannelId
+);
+id_type!(
+    /// A routing rule.
+    RouteId
+);
+id_type!(
+    /// An escalation policy.
+    EscalationId
+);
+id_type!(
+    /// One outbox row: a notification on its way to one channel.
+    DeliveryId
+);

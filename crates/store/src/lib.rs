@@ -44,6 +44,7 @@ mod access;
 mod alert;
 mod audit;
 mod customer;
+mod delivery;
 mod error;
 mod history;
 mod ids;
@@ -69,14 +70,19 @@ pub use alert::{
 };
 pub use audit::{AuditEntry, AuditVia, NewAuditEntry, Pruned};
 pub use customer::{Customer, CustomerDraft};
+pub use delivery::{
+    AttemptOutcome, Channel, ChannelKind, ChannelSettings, ChannelTarget, Delivery, DeliveryFilter,
+    DeliveryState, DueDelivery, Escalation, EscalationLevel, NewChannel, NewEscalation, NewRoute,
+    Notice, NoticeAction, OutboxDepth, Route, SmtpTls,
+};
 pub use error::{Result, StoreError};
 pub use history::{
     Attempt, AttemptError, Event, EventKind, FleetInstance, FleetRow, GoodLicense, LastAttempt,
     LicenseState, NewAttempt, NewEvent, NewReading, Reading, ReadingSource, Trigger,
 };
 pub use ids::{
-    AlertId, ApiTokenId, AttemptId, AuditEntryId, CustomerId, EventId, InstanceId, ReadingId,
-    SessionId, TenantId, UserId,
+    AlertId, ApiTokenId, AttemptId, AuditEntryId, ChannelId, CustomerId, DeliveryId, EscalationId,
+    EventId, InstanceId, ReadingId, RouteId, SessionId, TenantId, UserId,
 };
 pub use instance::{Instance, InstanceUpdate, Login, NewInstance, Schedule};
 /// The settings' types are `runway-core`'s (shared with the PBX client), named here too for
@@ -84,8 +90,8 @@ pub use instance::{Instance, InstanceUpdate, Login, NewInstance, Schedule};
 pub use runway_core::{BaseUrl, Credentials, FailureKind, LoginKind, PollInterval, TlsOptions};
 pub use secret_key::{KeyError, SECRET_KEY_ENV, SECRET_KEY_FILE, SecretKey};
 pub use store::{
-    Alerts, Audit, Backend, Customers, Housekeeping, Instances, Leasing, Licenses, SignInThrottle,
-    Store, Tenants, Users, WebAccess,
+    Alerts, Audit, Backend, Customers, Deliveries, Housekeeping, Instances, Leasing, Licenses,
+    SignInThrottle, Store, Tenants, Users, WebAccess,
 };
 
 /// The store's capability traits, to call them on an `Arc<dyn Store>`:

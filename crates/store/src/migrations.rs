@@ -54,6 +54,11 @@ const SQLITE: &[Step] = &[
         "alerts",
         include_str!("../migrations/sqlite/0008_alerts.sql"),
     ),
+    (
+        9,
+        "delivery",
+        include_str!("../migrations/sqlite/0009_delivery.sql"),
+    ),
 ];
 
 const POSTGRES: &[Step] = &[
@@ -96,6 +101,11 @@ const POSTGRES: &[Step] = &[
         8,
         "alerts",
         include_str!("../migrations/postgres/0008_alerts.sql"),
+    ),
+    (
+        9,
+        "delivery",
+        include_str!("../migrations/postgres/0009_delivery.sql"),
     ),
 ];
 

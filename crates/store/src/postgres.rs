@@ -16,6 +16,18 @@ use crate::sql::db::Db;
 
 /// Picks and marks due instances (see [`crate::Leasing::lease_due`]). The locking CTE runs once;
 /// rows another node holds locked are skipped. `$1` node, `$2` lease end, `$3` now, `$4` limit.
+/// Claims due outbox rows (see `sql/delivery.rs` and the SQLite twin): `FOR UPDATE SKIP
+/// LOCKED`, so nodes claiming at once split the rows instead of waiting on each other.
+pub(crate) const CLAIM_DELIVERIES: &str = "WITH due AS (SELECT d.id FROM deliveries d \
+         WHERE d.state = 'pending' AND d.not_before <= $3 \
+         AND (d.lease_until IS NULL OR d.lease_until <= $3) \
+         AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.tenant_id = d.tenant_id \
+             AND e.channel_id = d.channel_id AND e.series_key = d.series_key AND e.id < d.id \
+             AND e.state = 'pending' AND e.escalation_level IS NULL) \
+         ORDER BY d.not_before, d.id LIMIT $4 FOR UPDATE OF d SKIP LOCKED) \
+     UPDATE deliveries SET lease_owner = $1, lease_until = $2 FROM due \
+     WHERE deliveries.id = due.id RETURNING deliveries.id";
+
 pub(crate) const LEASE_DUE: &str = "WITH due AS (SELECT id FROM instances \
          WHERE enabled AND login_kind <> 'manual' AND next_poll_at <= $3 \
          AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until <= $3) \

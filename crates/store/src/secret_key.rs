@@ -225,6 +225,9 @@ pub(crate) enum SealedFor<'a> {
         instance: i64,
         field: &'a str,
     },
+    /// The secret of a delivery channel (a signing secret, a webhook URL, a routing key, a
+    /// password).
+    Channel { tenant: i64, channel: i64 },
     /// The key check value in `store_meta`.
     KeyCheck,
 }
@@ -237,6 +240,9 @@ impl SealedFor<'_> {
                 instance,
                 field,
             } => format!("runway/v1/tenant/{tenant}/instance/{instance}/{field}").into_bytes(),
+            SealedFor::Channel { tenant, channel } => {
+                format!("runway/v1/tenant/{tenant}/channel/{channel}/secret").into_bytes()
+            }
             SealedFor::KeyCheck => b"runway/v1/key-check".to_vec(),
         }
     }

@@ -23,6 +23,19 @@ use crate::sql::db::Db;
 
 /// Picks and marks due instances (see [`crate::Leasing::lease_due`]). SQLite has one writer at a
 /// time, so the statement alone is atomic. `$1` node, `$2` lease end, `$3` now, `$4` limit.
+/// Claims due outbox rows (see `sql/delivery.rs`): pending, due, not leased, and not behind an
+/// earlier pending row of the same channel and series, so a resolve never overtakes its
+/// trigger. SQLite's single writer serialises concurrent claims.
+pub(crate) const CLAIM_DELIVERIES: &str = "UPDATE deliveries SET lease_owner = $1, lease_until = $2 \
+     WHERE id IN (SELECT d.id FROM deliveries d \
+         WHERE d.state = 'pending' AND d.not_before <= $3 \
+         AND (d.lease_until IS NULL OR d.lease_until <= $3) \
+         AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.tenant_id = d.tenant_id \
+             AND e.channel_id = d.channel_id AND e.series_key = d.series_key AND e.id < d.id \
+             AND e.state = 'pending' AND e.escalation_level IS NULL) \
+         ORDER BY d.not_before, d.id LIMIT $4) \
+     RETURNING id";
+
 pub(crate) const LEASE_DUE: &str = "UPDATE instances SET lease_owner = $1, lease_until = $2 \
      WHERE id IN (SELECT id FROM instances \
          WHERE enabled AND login_kind <> 'manual' AND next_poll_at <= $3 \

@@ -92,6 +92,7 @@ pub trait Store:
     + Audit
     + Housekeeping
     + Alerts
+    + Deliveries
 {
     /// Which database this is.
     fn backend(&self) -> Backend;
@@ -520,4 +521,103 @@ pub trait Alerts: Send + Sync {
         by: &str,
         now: Timestamp,
     ) -> Result<Alert>;
+}
+
+/// Delivery: channels, routing rules, escalation policies and the outbox (see
+/// `crate::delivery`).
+///
+/// Implemented by the SQL store in `sql/delivery.rs`. Notifications are queued by the
+/// transaction that decides an alert ([`Alerts`]); the worker in `runway-alerts` claims and
+/// sends them.
+#[async_trait]
+pub trait Deliveries: Send + Sync {
+    /// Creates a channel; its secret is sealed and never shown again.
+    async fn create_channel(
+        &self,
+        tenant: TenantId,
+        new: &crate::delivery::NewChannel,
+        now: Timestamp,
+    ) -> Result<crate::delivery::Channel>;
+
+    /// The tenant's channels, by name.
+    async fn channels(&self, tenant: TenantId) -> Result<Vec<crate::delivery::Channel>>;
+
+    /// One channel with its secret opened: for a test notification.
+    async fn channel_target(
+        &self,
+        tenant: TenantId,
+        channel: crate::ids::ChannelId,
+    ) -> Result<crate::delivery::ChannelTarget>;
+
+    /// Deletes a channel, its routing rules and its queued deliveries.
+    async fn delete_channel(&self, tenant: TenantId, channel: crate::ids::ChannelId) -> Result<()>;
+
+    /// The tenant's routing rules; none means every alert goes to every channel.
+    async fn routes(&self, tenant: TenantId) -> Result<Vec<crate::delivery::Route>>;
+
+    /// Adds a routing rule.
+    async fn create_route(
+        &self,
+        tenant: TenantId,
+        new: &crate::delivery::NewRoute,
+        now: Timestamp,
+    ) -> Result<crate::delivery::Route>;
+
+    /// Deletes a routing rule.
+    async fn delete_route(&self, tenant: TenantId, route: crate::ids::RouteId) -> Result<()>;
+
+    /// The tenant's escalation policies.
+    async fn escalations(&self, tenant: TenantId) -> Result<Vec<crate::delivery::Escalation>>;
+
+    /// Adds an escalation policy.
+    async fn create_escalation(
+        &self,
+        tenant: TenantId,
+        new: &crate::delivery::NewEscalation,
+        now: Timestamp,
+    ) -> Result<crate::delivery::Escalation>;
+
+    /// Deletes an escalation policy (levels already queued stay queued).
+    async fn delete_escalation(
+        &self,
+        tenant: TenantId,
+        escalation: crate::ids::EscalationId,
+    ) -> Result<()>;
+
+    /// The worker's claim (unscoped): up to `max` due outbox rows, leased to `node` for
+    /// `lease_for`, at most one per (channel, series) and in order within it.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        node: &str,
+        lease_for: std::time::Duration,
+        max: u32,
+    ) -> Result<Vec<crate::delivery::DueDelivery>>;
+
+    /// Records the outcome of one attempt at a claimed row (after the attempt).
+    async fn finish_delivery(
+        &self,
+        delivery: &crate::delivery::Delivery,
+        outcome: &crate::delivery::AttemptOutcome,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    /// The tenant's deliveries that match `filter`, newest first.
+    async fn deliveries(
+        &self,
+        tenant: TenantId,
+        filter: &crate::delivery::DeliveryFilter,
+        max: u32,
+    ) -> Result<Vec<crate::delivery::Delivery>>;
+
+    /// Queues a failed delivery again, now.
+    async fn retry_delivery(
+        &self,
+        tenant: TenantId,
+        delivery: crate::ids::DeliveryId,
+        now: Timestamp,
+    ) -> Result<crate::delivery::Delivery>;
+
+    /// How many outbox rows wait (unscoped, for health and metrics).
+    async fn outbox_depth(&self, now: Timestamp) -> Result<crate::delivery::OutboxDepth>;
 }

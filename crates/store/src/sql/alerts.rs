@@ -15,6 +15,7 @@ use jiff::{SignedDuration, Timestamp};
 use runway_core::{ReminderInput, ResolveReason, Severity, Stage};
 
 use super::db::{Sql, Tx};
+use super::delivery::Happened;
 use super::rows::{TENANT_COLUMNS, TenantRow, corrupt, instant, seconds};
 use super::{SqlStore, limit, missing};
 use crate::LoginKind;
@@ -181,12 +182,12 @@ pub(super) async fn evaluate_instance(
         known.add_open(&kind, series);
     }
     let plan = decide(&settings, &watched, &known, now)?;
-    apply(tx, tenant, instance, &plan, now).await
+    apply(tx, &settings, instance, &plan, now).await
 }
 
 async fn apply(
     tx: &mut Tx,
-    tenant: TenantId,
+    tenant: &Tenant,
     instance: InstanceId,
     plan: &Plan,
     now: Timestamp,
@@ -255,7 +256,7 @@ async fn apply(
 /// Raises or resolves the instance's "not read" alert as the plan says.
 async fn apply_not_read(
     tx: &mut Tx,
-    tenant: TenantId,
+    tenant: &Tenant,
     instance: InstanceId,
     plan: &Plan,
     now: Timestamp,
@@ -283,7 +284,7 @@ async fn apply_not_read(
                     "SELECT series FROM alerts WHERE tenant_id = $1 AND instance_id = $2 \
                      AND kind = 'not_read' AND state <> 'resolved'",
                 )
-                .bind(tenant.0)
+                .bind(tenant.id.0)
                 .bind(instance.0),
             )
             .await?;
@@ -311,7 +312,7 @@ async fn apply_not_read(
 /// claimed before (by anyone, on any node).
 async fn claim(
     tx: &mut Tx,
-    tenant: TenantId,
+    tenant: &Tenant,
     instance: InstanceId,
     date: &str,
     stage: Stage,
@@ -324,7 +325,7 @@ async fn claim(
                 "INSERT INTO reminder_stages (tenant_id, instance_id, expiry_date, stage, \
                  outcome, at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
             )
-            .bind(tenant.0)
+            .bind(tenant.id.0)
             .bind(instance.0)
             .bind(date.to_owned())
             .bind(stage_text(stage))
@@ -339,7 +340,7 @@ async fn claim(
 #[allow(clippy::too_many_arguments, reason = "one row's columns")]
 async fn raise(
     tx: &mut Tx,
-    tenant: TenantId,
+    tenant: &Tenant,
     instance: InstanceId,
     kind: AlertKind,
     series: &str,
@@ -360,7 +361,7 @@ async fn raise(
                  resolution_note = NULL, resolved_at = NULL, updated_at = excluded.updated_at \
                  RETURNING id",
             )
-            .bind(tenant.0)
+            .bind(tenant.id.0)
             .bind(instance.0)
             .bind(kind.as_str())
             .bind(series.to_owned())
@@ -370,14 +371,16 @@ async fn raise(
             .bind(seconds(now)),
         )
         .await?;
-    event(tx, tenant, id, "fired", severity, stage, "", now).await
+    event(tx, tenant.id, id, "fired", severity, stage, "", now).await?;
+    super::delivery::enqueue(tx, tenant, id, Happened::Fired, now).await?;
+    Ok(())
 }
 
 /// Resolves the unresolved alert of a series; 1 if there was one.
 #[allow(clippy::too_many_arguments, reason = "one row's columns")]
 async fn resolve(
     tx: &mut Tx,
-    tenant: TenantId,
+    tenant: &Tenant,
     instance: InstanceId,
     kind: AlertKind,
     series: &str,
@@ -393,7 +396,7 @@ async fn resolve(
                  AND kind = $3 AND series = $4 AND state <> 'resolved' \
                  RETURNING id, severity, stage",
             )
-            .bind(tenant.0)
+            .bind(tenant.id.0)
             .bind(instance.0)
             .bind(kind.as_str())
             .bind(series.to_owned())
@@ -406,7 +409,8 @@ async fn resolve(
         return Ok(0);
     };
     let severity = parse_severity(&severity, id)?;
-    event(tx, tenant, id, "resolved", severity, &stage, note, now).await?;
+    event(tx, tenant.id, id, "resolved", severity, &stage, note, now).await?;
+    super::delivery::enqueue(tx, tenant, id, Happened::Resolved, now).await?;
     Ok(1)
 }
 
@@ -694,6 +698,8 @@ impl Alerts for SqlStore {
                 now,
             )
             .await?;
+            // Acknowledging stops the escalation.
+            super::delivery::cancel_escalations(&mut tx, tenant, alert.0).await?;
         }
         tx.commit().await?;
         let (found, _) = self.alert(tenant, alert).await?;

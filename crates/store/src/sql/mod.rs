@@ -6,7 +6,8 @@
 //! the store directly: `tenants.rs` [`crate::Tenants`], `users.rs` [`crate::Users`],
 //! `access.rs` [`crate::WebAccess`], `throttle.rs` [`crate::SignInThrottle`], `customers.rs` [`crate::Customers`], `instances.rs`
 //! [`crate::Instances`], `history.rs` [`crate::Licenses`], `leasing.rs` [`crate::Leasing`], `audit.rs`
-//! [`crate::Audit`], `housekeeping.rs` [`crate::Housekeeping`];
+//! [`crate::Audit`], `housekeeping.rs` [`crate::Housekeeping`], `alerts.rs` [`crate::Alerts`],
+//! `delivery.rs` [`crate::Deliveries`];
 //! this file adds [`Store`] itself (backend and close). What differs lives in the
 //! backend modules: connecting, migrations, the SQLite node lock ([`crate::sqlite`]) and the
 //! leasing statement with `FOR UPDATE SKIP LOCKED` ([`crate::postgres`]). The conformance suite
@@ -22,6 +23,7 @@ mod access;
 mod alerts;
 mod audit;
 mod customers;
+mod delivery;
 mod history;
 mod housekeeping;
 mod instances;

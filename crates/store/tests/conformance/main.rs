@@ -14,6 +14,7 @@ mod harness;
 mod access;
 mod alerts;
 mod customers;
+mod delivery;
 mod history;
 mod instances;
 mod isolation;

@@ -9,14 +9,22 @@ async fn migrations_build_every_table_from_empty_and_reopening_keeps_the_data(mu
     let tables = raw.tables().await;
     for table in [
         "_sqlx_migrations",
+        "alert_events",
+        "alerts",
         "api_tokens",
         "audit_log",
+        "channel_references",
+        "channels",
         "current_licenses",
         "customers",
+        "deliveries",
+        "escalations",
         "instance_events",
         "instances",
         "license_readings",
         "poll_attempts",
+        "reminder_stages",
+        "routes",
         "sign_in_failures",
         "store_meta",
         "tenants",
@@ -40,7 +48,7 @@ async fn migrations_build_every_table_from_empty_and_reopening_keeps_the_data(mu
             "{tables:?}"
         );
     }
-    assert_eq!(raw.count("_sqlx_migrations").await, 8);
+    assert_eq!(raw.count("_sqlx_migrations").await, 9);
     raw.close().await;
 
     let t = tenant(h.store(), "Acme MSP").await;

@@ -1,0 +1,1052 @@
+//! [`Deliveries`]: channels, routing rules, escalation policies and the outbox.
+//!
+//! [`enqueue`] is called by `alerts.rs` in the transaction that fires or resolves an alert, so
+//! the decision and its notifications commit together or not at all. The worker's side —
+//! claiming due rows with a lease, recording each attempt's outcome — is here too; the
+//! claiming statement is the backend's own (`FOR UPDATE SKIP LOCKED` on PostgreSQL, as the
+//! poller's leasing does). None of this touches the fleet generation: the License Status cache
+//! stays valid while notifications come and go.
+
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+use runway_core::Severity;
+
+use super::db::{Db, Sql, Tx, Violation};
+use super::rows::{corrupt, duration_secs, instant, seconds};
+use super::{OnViolation as _, SqlStore, limit, missing};
+use crate::alert::{AlertKind, AlertResolution};
+use crate::delivery::{
+    AttemptOutcome, Channel, ChannelKind, ChannelTarget, Delivery, DeliveryFilter, DeliveryState,
+    DueDelivery, Escalation, EscalationLevel, NewChannel, NewEscalation, NewRoute, Notice,
+    NoticeAction, OutboxDepth, Route,
+};
+use crate::error::{Result, StoreError};
+use crate::ids::{
+    AlertId, ChannelId, CustomerId, DeliveryId, EscalationId, InstanceId, RouteId, TenantId,
+};
+use crate::secret_key::SealedFor;
+use crate::store::Deliveries;
+use crate::validate;
+
+/// The most rows one claim hands out.
+const MAX_CLAIM_BATCH: u32 = 500;
+/// The longest text kept of a receiver's answer.
+const MAX_ERROR_LEN: usize = 1000;
+
+fn parse_severity(text: &str, what: &str, id: i64) -> Result<Severity> {
+    text.parse().map_err(|err: String| corrupt(what, id, err))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deciding where a notification goes, and queueing it.
+
+/// What happened to an alert that is worth telling someone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Happened {
+    /// A stage fired (the alert opened or escalated).
+    Fired,
+    /// The alert resolved.
+    Resolved,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct NoticeRow {
+    instance_id: i64,
+    customer_id: i64,
+    kind: String,
+    series: String,
+    severity: String,
+    stage: String,
+    days_left: Option<i64>,
+    resolution: Option<String>,
+    resolution_note: Option<String>,
+    instance_name: String,
+    customer_name: String,
+    facts: Option<String>,
+}
+
+/// Queues the notifications of what just happened to an alert, inside the transaction that
+/// decided it: a trigger to every channel the tenant's rules route it to (and the escalation
+/// levels that apply, delayed), a resolve to every channel that was sent, or is still to be
+/// sent, a trigger of it. Re-running the same decision queues nothing new: each row's
+/// idempotency key is unique per channel.
+pub(super) async fn enqueue(
+    tx: &mut Tx,
+    tenant: &crate::tenant::Tenant,
+    alert: i64,
+    happened: Happened,
+    now: Timestamp,
+) -> Result<u64> {
+    let row: Option<NoticeRow> = tx
+        .optional(
+            Sql::new(
+                "SELECT a.instance_id, i.customer_id, a.kind, a.series, a.severity, a.stage, \
+                 a.days_left, a.resolution, a.resolution_note, i.name AS instance_name, \
+                 c.name AS customer_name, cl.facts FROM alerts a \
+                 JOIN instances i ON i.tenant_id = a.tenant_id AND i.id = a.instance_id \
+                 JOIN customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id \
+                 LEFT JOIN current_licenses cl ON cl.tenant_id = a.tenant_id \
+                 AND cl.instance_id = a.instance_id WHERE a.tenant_id = $1 AND a.id = $2",
+            )
+            .bind(tenant.id.0)
+            .bind(alert),
+        )
+        .await?;
+    let row = row.ok_or_else(|| missing("alert", alert))?;
+    let kind = AlertKind::from_str(&row.kind).map_err(|e| corrupt("alert", alert, e))?;
+    let severity = parse_severity(&row.severity, "alert", alert)?;
+    let series_key = format!(
+        "runway:t{}:i{}:{}:{}",
+        tenant.id.0, row.instance_id, row.kind, row.series
+    );
+    let (action, idempotency_key) = match happened {
+        Happened::Fired => (NoticeAction::Trigger, format!("{series_key}:{}", row.stage)),
+        Happened::Resolved => {
+            // A series can resolve more than once (it fired again after a renewal that did
+            // not take): number the resolves so each is its own notification.
+            let (resolves,): (i64,) = tx
+                .one(
+                    Sql::new(
+                        "SELECT COUNT(*) FROM alert_events WHERE tenant_id = $1 \
+                         AND alert_id = $2 AND what = 'resolved'",
+                    )
+                    .bind(tenant.id.0)
+                    .bind(alert),
+                )
+                .await?;
+            (
+                NoticeAction::Resolve,
+                format!("{series_key}:resolve:{}", resolves.max(1)),
+            )
+        }
+    };
+    let facts = row
+        .facts
+        .as_deref()
+        .map(|json| super::rows::facts(json, "current license", row.instance_id))
+        .transpose()?;
+    let license = kind == AlertKind::LicenseExpiry;
+    let expiry_date = if license {
+        Some(
+            jiff::civil::Date::from_str(&row.series)
+                .map_err(|e| corrupt("alert", alert, e.to_string()))?,
+        )
+    } else {
+        None
+    };
+    let license_key = facts.as_ref().and_then(|f| f.license_key.clone());
+    let renew_url = facts.as_ref().and_then(|f| {
+        f.license_key.as_deref().map(|key| {
+            tenant
+                .settings
+                .renewal_template
+                .link(key, f.product_code.as_deref())
+        })
+    });
+    let days_left = row.days_left.and_then(|d| i32::try_from(d).ok());
+    let resolution = row
+        .resolution
+        .as_deref()
+        .map(AlertResolution::from_str)
+        .transpose()
+        .map_err(|e| corrupt("alert", alert, e))?;
+    let summary = summary(
+        kind,
+        action,
+        &row.instance_name,
+        &row.customer_name,
+        expiry_date,
+        days_left,
+        row.resolution_note.as_deref(),
+    );
+    let notice = Notice {
+        idempotency_key: idempotency_key.clone(),
+        series_key: series_key.clone(),
+        action,
+        alert_id: Some(AlertId(alert)),
+        kind,
+        severity,
+        stage: row.stage.clone(),
+        days_left,
+        instance_id: InstanceId(row.instance_id),
+        instance_name: row.instance_name.clone(),
+        customer_name: row.customer_name.clone(),
+        license_key,
+        edition: facts.as_ref().map(|f| f.edition.to_string()),
+        expiry_date,
+        zone: tenant.settings.zone.name().to_owned(),
+        renew_url,
+        resolution,
+        resolution_note: row.resolution_note.clone(),
+        summary,
+        at: now,
+    };
+
+    // Escalation levels of an earlier stage that have not gone out are superseded by this
+    // step: the alert escalated or resolved.
+    cancel_escalations(tx, tenant.id, alert).await?;
+    let targets = match happened {
+        Happened::Fired => {
+            targets(
+                tx,
+                tenant.id,
+                kind,
+                severity,
+                CustomerId(row.customer_id),
+                now,
+            )
+            .await?
+        }
+        Happened::Resolved => {
+            let channels: Vec<(i64,)> = tx
+                .all(
+                    Sql::new(
+                        "SELECT DISTINCT channel_id FROM deliveries WHERE tenant_id = $1 \
+                         AND alert_id = $2 AND action = 'trigger' AND state <> 'cancelled' \
+                         ORDER BY channel_id",
+                    )
+                    .bind(tenant.id.0)
+                    .bind(alert),
+                )
+                .await?;
+            channels
+                .into_iter()
+                .map(|(channel,)| Target {
+                    channel,
+                    level: None,
+                    not_before: now,
+                })
+                .collect()
+        }
+    };
+    let json = serde_json::to_string(&notice)
+        .map_err(|e| StoreError::backend(format!("cannot encode a notification: {e}")))?;
+    let mut queued = 0;
+    for target in targets {
+        let key = match target.level {
+            Some(level) => format!("{idempotency_key}:escalation:{level}"),
+            None => idempotency_key.clone(),
+        };
+        queued += tx
+            .execute(
+                Sql::new(
+                    "INSERT INTO deliveries (tenant_id, channel_id, alert_id, idempotency_key, \
+                     series_key, action, notice, escalation_level, state, not_before, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(tenant.id.0)
+                .bind(target.channel)
+                .bind(alert)
+                .bind(key)
+                .bind(series_key.clone())
+                .bind(action.as_str())
+                .bind(json.clone())
+                .bind(target.level.map(i64::from))
+                .bind(seconds(target.not_before))
+                .bind(seconds(now)),
+            )
+            .await?;
+    }
+    Ok(queued)
+}
+
+/// One line for a subject or a title.
+fn summary(
+    kind: AlertKind,
+    action: NoticeAction,
+    instance: &str,
+    customer: &str,
+    expiry: Option<jiff::civil::Date>,
+    days_left: Option<i32>,
+    resolution: Option<&str>,
+) -> String {
+    let what = match (kind, days_left) {
+        (AlertKind::NotRead, _) => format!("{instance} ({customer}) has not been read"),
+        (AlertKind::LicenseExpiry, Some(days)) if days < 0 => {
+            format!("{instance} ({customer}): license expired")
+        }
+        (AlertKind::LicenseExpiry, Some(0)) => {
+            format!("{instance} ({customer}): license expires today")
+        }
+        (AlertKind::LicenseExpiry, Some(1)) => {
+            format!("{instance} ({customer}): license expires tomorrow")
+        }
+        (AlertKind::LicenseExpiry, Some(days)) => {
+            format!("{instance} ({customer}): license expires in {days} days")
+        }
+        (AlertKind::LicenseExpiry, None) => format!("{instance} ({customer}): license expiry"),
+    };
+    let on = expiry.map(|d| format!(" on {d}")).unwrap_or_default();
+    match action {
+        NoticeAction::Resolve => format!(
+            "Resolved: {instance} ({customer}): {}",
+            resolution.unwrap_or("resolved")
+        ),
+        NoticeAction::Test => format!("Test notification from Runway: {what}"),
+        NoticeAction::Trigger if kind == AlertKind::LicenseExpiry => format!("{what}{on}"),
+        NoticeAction::Trigger => what,
+    }
+}
+
+/// A channel a notification goes to, and when.
+#[derive(Debug)]
+struct Target {
+    channel: i64,
+    level: Option<u32>,
+    not_before: Timestamp,
+}
+
+/// Where a firing alert goes: the tenant's routing rules (every enabled channel when it has
+/// none), plus the levels of each escalation policy it is severe enough for.
+async fn targets(
+    tx: &mut Tx,
+    tenant: TenantId,
+    kind: AlertKind,
+    severity: Severity,
+    customer: CustomerId,
+    now: Timestamp,
+) -> Result<Vec<Target>> {
+    let channels: Vec<(i64,)> = tx
+        .all(
+            Sql::new("SELECT id FROM channels WHERE tenant_id = $1 AND enabled ORDER BY id")
+                .bind(tenant.0),
+        )
+        .await?;
+    let enabled: Vec<i64> = channels.into_iter().map(|(id,)| id).collect();
+    let routes: Vec<RouteRow> = tx
+        .all(Sql::new(format!("{ROUTE_SELECT} WHERE tenant_id = $1 ORDER BY id")).bind(tenant.0))
+        .await?;
+    let routes = routes
+        .into_iter()
+        .map(Route::try_from)
+        .collect::<Result<Vec<_>>>()?;
+    let mut out: Vec<Target> = Vec::new();
+    for channel in routed(&routes, &enabled, kind, severity, customer) {
+        out.push(Target {
+            channel,
+            level: None,
+            not_before: now,
+        });
+    }
+    let escalations: Vec<EscalationRow> = tx
+        .all(
+            Sql::new(format!(
+                "{ESCALATION_SELECT} WHERE tenant_id = $1 ORDER BY id"
+            ))
+            .bind(tenant.0),
+        )
+        .await?;
+    for row in escalations {
+        let policy = Escalation::try_from(row)?;
+        if severity < policy.min_severity {
+            continue;
+        }
+        for (n, level) in policy.levels.iter().enumerate() {
+            if !enabled.contains(&level.channel_id.0) {
+                continue;
+            }
+            out.push(Target {
+                channel: level.channel_id.0,
+                level: Some(u32::try_from(n + 1).unwrap_or(u32::MAX)),
+                not_before: now
+                    .checked_add(SignedDuration::from_mins(i64::from(level.after_minutes)))
+                    .unwrap_or(now),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The channels routing rules send an alert to: those of every matching rule, or every
+/// enabled channel when the tenant has no rules (the default).
+pub(crate) fn routed(
+    routes: &[Route],
+    enabled: &[i64],
+    kind: AlertKind,
+    severity: Severity,
+    customer: CustomerId,
+) -> Vec<i64> {
+    if routes.is_empty() {
+        return enabled.to_vec();
+    }
+    let mut out: Vec<i64> = routes
+        .iter()
+        .filter(|r| r.kind.is_none_or(|k| k == kind))
+        .filter(|r| severity >= r.min_severity)
+        .filter(|r| r.customer_id.is_none_or(|c| c == customer))
+        .map(|r| r.channel_id.0)
+        .filter(|c| enabled.contains(c))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Cancels the escalation levels of an alert not yet sent (acknowledged, resolved, or
+/// superseded by a later stage's).
+pub(super) async fn cancel_escalations(tx: &mut Tx, tenant: TenantId, alert: i64) -> Result<u64> {
+    Ok(tx
+        .execute(
+            Sql::new(
+                "UPDATE deliveries SET state = 'cancelled', lease_owner = NULL, \
+                 lease_until = NULL WHERE tenant_id = $1 AND alert_id = $2 \
+                 AND escalation_level IS NOT NULL AND state = 'pending'",
+            )
+            .bind(tenant.0)
+            .bind(alert),
+        )
+        .await?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows.
+
+#[derive(Debug, sqlx::FromRow)]
+struct ChannelRow {
+    id: i64,
+    tenant_id: i64,
+    name: String,
+    kind: String,
+    settings: String,
+    secret_sealed: Option<Vec<u8>>,
+    enabled: bool,
+    created_at: i64,
+}
+
+const CHANNEL_SELECT: &str = "SELECT id, tenant_id, name, kind, settings, secret_sealed, \
+     enabled, created_at FROM channels";
+
+impl ChannelRow {
+    fn channel(&self) -> Result<Channel> {
+        let bad = |e: String| corrupt("channel", self.id, e);
+        Ok(Channel {
+            id: ChannelId(self.id),
+            tenant_id: TenantId(self.tenant_id),
+            name: self.name.clone(),
+            kind: ChannelKind::from_str(&self.kind).map_err(bad)?,
+            settings: serde_json::from_str(&self.settings).map_err(|e| bad(e.to_string()))?,
+            has_secret: self.secret_sealed.is_some(),
+            enabled: self.enabled,
+            created_at: instant(self.created_at)?,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct RouteRow {
+    id: i64,
+    kind: Option<String>,
+    min_severity: String,
+    customer_id: Option<i64>,
+    channel_id: i64,
+}
+
+const ROUTE_SELECT: &str = "SELECT id, kind, min_severity, customer_id, channel_id FROM routes";
+
+impl TryFrom<RouteRow> for Route {
+    type Error = StoreError;
+    fn try_from(row: RouteRow) -> Result<Route> {
+        Ok(Route {
+            id: RouteId(row.id),
+            kind: row
+                .kind
+                .as_deref()
+                .map(AlertKind::from_str)
+                .transpose()
+                .map_err(|e| corrupt("route", row.id, e))?,
+            min_severity: parse_severity(&row.min_severity, "route", row.id)?,
+            customer_id: row.customer_id.map(CustomerId),
+            channel_id: ChannelId(row.channel_id),
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct EscalationRow {
+    id: i64,
+    name: String,
+    min_severity: String,
+    levels: String,
+}
+
+const ESCALATION_SELECT: &str = "SELECT id, name, min_severity, levels FROM escalations";
+
+impl TryFrom<EscalationRow> for Escalation {
+    type Error = StoreError;
+    fn try_from(row: EscalationRow) -> Result<Escalation> {
+        Ok(Escalation {
+            id: EscalationId(row.id),
+            name: row.name,
+            min_severity: parse_severity(&row.min_severity, "escalation", row.id)?,
+            levels: serde_json::from_str(&row.levels)
+                .map_err(|e| corrupt("escalation", row.id, e))?,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct DeliveryRow {
+    id: i64,
+    tenant_id: i64,
+    channel_id: i64,
+    channel_name: String,
+    notice: String,
+    escalation_level: Option<i64>,
+    state: String,
+    attempts: i64,
+    not_before: i64,
+    last_error: Option<String>,
+    created_at: i64,
+    sent_at: Option<i64>,
+}
+
+const DELIVERY_SELECT: &str = "SELECT d.id, d.tenant_id, d.channel_id, c.name AS channel_name, \
+     d.notice, d.escalation_level, d.state, d.attempts, d.not_before, d.last_error, \
+     d.created_at, d.sent_at FROM deliveries d JOIN channels c \
+     ON c.tenant_id = d.tenant_id AND c.id = d.channel_id";
+
+impl TryFrom<DeliveryRow> for Delivery {
+    type Error = StoreError;
+    fn try_from(row: DeliveryRow) -> Result<Delivery> {
+        let bad = |e: String| corrupt("delivery", row.id, e);
+        Ok(Delivery {
+            id: DeliveryId(row.id),
+            tenant_id: TenantId(row.tenant_id),
+            channel_id: ChannelId(row.channel_id),
+            channel_name: row.channel_name,
+            notice: serde_json::from_str(&row.notice).map_err(|e| bad(e.to_string()))?,
+            escalation_level: row.escalation_level.and_then(|l| u32::try_from(l).ok()),
+            state: DeliveryState::from_str(&row.state).map_err(bad)?,
+            attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
+            not_before: instant(row.not_before)?,
+            last_error: row.last_error,
+            created_at: instant(row.created_at)?,
+            sent_at: row.sent_at.map(instant).transpose()?,
+        })
+    }
+}
+
+/// The checks a channel's stored form must pass (the alerts crate checks the rest: URLs,
+/// secret formats, addresses).
+fn check_channel(new: &NewChannel) -> Result<String> {
+    let name = validate::name(&new.name, "channel name", 100)?;
+    if let Some(secret) = &new.secret
+        && (secret.is_empty() || secret.len() > 4096)
+    {
+        return Err(StoreError::invalid(
+            "the channel's secret must be 1 to 4096 characters",
+        ));
+    }
+    Ok(name)
+}
+
+fn check_levels(levels: &[EscalationLevel]) -> Result<()> {
+    if levels.is_empty() || levels.len() > 10 {
+        return Err(StoreError::invalid(
+            "an escalation policy needs 1 to 10 levels",
+        ));
+    }
+    if levels.iter().any(|l| l.after_minutes > 60 * 24 * 30) {
+        return Err(StoreError::invalid(
+            "an escalation level waits at most 43200 minutes (30 days)",
+        ));
+    }
+    if levels
+        .windows(2)
+        .any(|w| w[1].after_minutes < w[0].after_minutes)
+    {
+        return Err(StoreError::invalid(
+            "escalation levels must be in order of their wait",
+        ));
+    }
+    Ok(())
+}
+
+impl SqlStore {
+    fn open_channel_secret(&self, row: &ChannelRow) -> Result<Option<String>> {
+        row.secret_sealed
+            .as_deref()
+            .map(|sealed| {
+                self.key.open(
+                    sealed,
+                    &SealedFor::Channel {
+                        tenant: row.tenant_id,
+                        channel: row.id,
+                    },
+                )
+            })
+            .transpose()
+    }
+
+    async fn channel_ids_exist(
+        &self,
+        tx: &mut Tx,
+        tenant: TenantId,
+        channels: Vec<ChannelId>,
+    ) -> Result<()> {
+        for channel in channels {
+            let found: Option<(i64,)> = tx
+                .optional(
+                    Sql::new("SELECT id FROM channels WHERE tenant_id = $1 AND id = $2")
+                        .bind(tenant.0)
+                        .bind(channel.0),
+                )
+                .await?;
+            if found.is_none() {
+                return Err(missing("channel", channel));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Deliveries for SqlStore {
+    async fn create_channel(
+        &self,
+        tenant: TenantId,
+        new: &NewChannel,
+        now: Timestamp,
+    ) -> Result<Channel> {
+        let name = check_channel(new)?;
+        let settings = serde_json::to_string(&new.settings)
+            .map_err(|e| StoreError::invalid(format!("the channel's settings: {e}")))?;
+        let mut tx = self.db.begin().await?;
+        let (id,): (i64,) = tx
+            .one(
+                Sql::new(
+                    "INSERT INTO channels (tenant_id, name, kind, settings, enabled, created_at) \
+                     VALUES ($1, $2, $3, $4, TRUE, $5) RETURNING id",
+                )
+                .bind(tenant.0)
+                .bind(name.clone())
+                .bind(new.kind.as_str())
+                .bind(settings)
+                .bind(seconds(now)),
+            )
+            .await
+            .on_violation(|v| match v {
+                Violation::Unique => Some(StoreError::conflict(format!(
+                    "a channel named {name:?} already exists"
+                ))),
+                Violation::ForeignKey => Some(missing("tenant", tenant)),
+                Violation::Check => None,
+            })?;
+        if let Some(secret) = &new.secret {
+            let sealed = self.key.seal(
+                secret,
+                &SealedFor::Channel {
+                    tenant: tenant.0,
+                    channel: id,
+                },
+            )?;
+            tx.execute(
+                Sql::new("UPDATE channels SET secret_sealed = $3 WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.0)
+                    .bind(id)
+                    .bind(sealed),
+            )
+            .await?;
+        }
+        let row: ChannelRow = tx
+            .one(
+                Sql::new(format!("{CHANNEL_SELECT} WHERE tenant_id = $1 AND id = $2"))
+                    .bind(tenant.0)
+                    .bind(id),
+            )
+            .await?;
+        tx.commit().await?;
+        row.channel()
+    }
+
+    async fn channels(&self, tenant: TenantId) -> Result<Vec<Channel>> {
+        let rows: Vec<ChannelRow> = self
+            .db
+            .read_all(
+                Sql::new(format!(
+                    "{CHANNEL_SELECT} WHERE tenant_id = $1 ORDER BY name, id"
+                ))
+                .bind(tenant.0),
+            )
+            .await?;
+        rows.iter().map(ChannelRow::channel).collect()
+    }
+
+    async fn channel_target(&self, tenant: TenantId, channel: ChannelId) -> Result<ChannelTarget> {
+        let row: Option<ChannelRow> = self
+            .db
+            .read_optional(
+                Sql::new(format!("{CHANNEL_SELECT} WHERE tenant_id = $1 AND id = $2"))
+                    .bind(tenant.0)
+                    .bind(channel.0),
+            )
+            .await?;
+        let row = row.ok_or_else(|| missing("channel", channel))?;
+        Ok(ChannelTarget {
+            channel: row.channel()?,
+            secret: self.open_channel_secret(&row)?,
+        })
+    }
+
+    async fn delete_channel(&self, tenant: TenantId, channel: ChannelId) -> Result<()> {
+        let deleted = self
+            .db
+            .write(
+                Sql::new("DELETE FROM channels WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.0)
+                    .bind(channel.0),
+            )
+            .await?;
+        if deleted == 0 {
+            return Err(missing("channel", channel));
+        }
+        Ok(())
+    }
+
+    async fn routes(&self, tenant: TenantId) -> Result<Vec<Route>> {
+        let rows: Vec<RouteRow> = self
+            .db
+            .read_all(
+                Sql::new(format!("{ROUTE_SELECT} WHERE tenant_id = $1 ORDER BY id")).bind(tenant.0),
+            )
+            .await?;
+        rows.into_iter().map(Route::try_from).collect()
+    }
+
+    async fn create_route(
+        &self,
+        tenant: TenantId,
+        new: &NewRoute,
+        now: Timestamp,
+    ) -> Result<Route> {
+        let mut tx = self.db.begin().await?;
+        self.channel_ids_exist(&mut tx, tenant, vec![new.channel_id])
+            .await?;
+        let (id,): (i64,) = tx
+            .one(
+                Sql::new(
+                    "INSERT INTO routes (tenant_id, kind, min_severity, customer_id, channel_id, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(tenant.0)
+                .bind(new.kind.map(|k| k.as_str().to_owned()))
+                .bind(new.min_severity.to_string())
+                .bind(new.customer_id.map(|c| c.0))
+                .bind(new.channel_id.0)
+                .bind(seconds(now)),
+            )
+            .await
+            .on_violation(|v| {
+                (v == Violation::ForeignKey).then(|| match new.customer_id {
+                    Some(customer) => missing("customer", customer),
+                    None => missing("channel", new.channel_id),
+                })
+            })?;
+        tx.commit().await?;
+        Ok(Route {
+            id: RouteId(id),
+            kind: new.kind,
+            min_severity: new.min_severity,
+            customer_id: new.customer_id,
+            channel_id: new.channel_id,
+        })
+    }
+
+    async fn delete_route(&self, tenant: TenantId, route: RouteId) -> Result<()> {
+        let deleted = self
+            .db
+            .write(
+                Sql::new("DELETE FROM routes WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.0)
+                    .bind(route.0),
+            )
+            .await?;
+        if deleted == 0 {
+            return Err(missing("route", route));
+        }
+        Ok(())
+    }
+
+    async fn escalations(&self, tenant: TenantId) -> Result<Vec<Escalation>> {
+        let rows: Vec<EscalationRow> = self
+            .db
+            .read_all(
+                Sql::new(format!(
+                    "{ESCALATION_SELECT} WHERE tenant_id = $1 ORDER BY id"
+                ))
+                .bind(tenant.0),
+            )
+            .await?;
+        rows.into_iter().map(Escalation::try_from).collect()
+    }
+
+    async fn create_escalation(
+        &self,
+        tenant: TenantId,
+        new: &NewEscalation,
+        now: Timestamp,
+    ) -> Result<Escalation> {
+        let name = validate::name(&new.name, "escalation policy name", 100)?;
+        check_levels(&new.levels)?;
+        let levels = serde_json::to_string(&new.levels)
+            .map_err(|e| StoreError::invalid(format!("the escalation levels: {e}")))?;
+        let mut tx = self.db.begin().await?;
+        let channels: Vec<ChannelId> = new.levels.iter().map(|l| l.channel_id).collect();
+        self.channel_ids_exist(&mut tx, tenant, channels).await?;
+        let (id,): (i64,) = tx
+            .one(
+                Sql::new(
+                    "INSERT INTO escalations (tenant_id, name, min_severity, levels, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(tenant.0)
+                .bind(name.clone())
+                .bind(new.min_severity.to_string())
+                .bind(levels)
+                .bind(seconds(now)),
+            )
+            .await
+            .on_violation(|v| {
+                (v == Violation::Unique).then(|| {
+                    StoreError::conflict(format!(
+                        "an escalation policy named {name:?} already exists"
+                    ))
+                })
+            })?;
+        tx.commit().await?;
+        Ok(Escalation {
+            id: EscalationId(id),
+            name,
+            min_severity: new.min_severity,
+            levels: new.levels.clone(),
+        })
+    }
+
+    async fn delete_escalation(&self, tenant: TenantId, escalation: EscalationId) -> Result<()> {
+        let deleted = self
+            .db
+            .write(
+                Sql::new("DELETE FROM escalations WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.0)
+                    .bind(escalation.0),
+            )
+            .await?;
+        if deleted == 0 {
+            return Err(missing("escalation policy", escalation));
+        }
+        Ok(())
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        node: &str,
+        lease_for: Duration,
+        max: u32,
+    ) -> Result<Vec<DueDelivery>> {
+        let node = validate::name(node, "node id", 200)?;
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let now_s = seconds(now);
+        let until = now_s.saturating_add(duration_secs(lease_for).max(1));
+        let statement = match self.db {
+            Db::Sqlite { .. } => crate::sqlite::CLAIM_DELIVERIES,
+            Db::Postgres(_) => crate::postgres::CLAIM_DELIVERIES,
+        };
+        let mut tx = self.db.begin().await?;
+        let claimed: Vec<(i64,)> = tx
+            .all(
+                Sql::new(statement)
+                    .bind(node)
+                    .bind(until)
+                    .bind(now_s)
+                    .bind(i64::from(max.min(MAX_CLAIM_BATCH))),
+            )
+            .await?;
+        if claimed.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=claimed.len()).map(|n| format!("${n}")).collect();
+        let mut select = Sql::new(format!(
+            "{DELIVERY_SELECT} WHERE d.id IN ({}) ORDER BY d.not_before, d.id",
+            placeholders.join(", ")
+        ));
+        for (id,) in &claimed {
+            select = select.bind(*id);
+        }
+        let rows: Vec<DeliveryRow> = tx.all(select).await?;
+        let mut due = Vec::with_capacity(rows.len());
+        for row in rows {
+            let delivery = Delivery::try_from(row)?;
+            let channel: ChannelRow = tx
+                .one(
+                    Sql::new(format!("{CHANNEL_SELECT} WHERE tenant_id = $1 AND id = $2"))
+                        .bind(delivery.tenant_id.0)
+                        .bind(delivery.channel_id.0),
+                )
+                .await?;
+            let reference: Option<(String,)> = tx
+                .optional(
+                    Sql::new(
+                        "SELECT reference FROM channel_references WHERE tenant_id = $1 \
+                         AND channel_id = $2 AND series_key = $3",
+                    )
+                    .bind(delivery.tenant_id.0)
+                    .bind(delivery.channel_id.0)
+                    .bind(delivery.notice.series_key.clone()),
+                )
+                .await?;
+            due.push(DueDelivery {
+                target: ChannelTarget {
+                    channel: channel.channel()?,
+                    secret: self.open_channel_secret(&channel)?,
+                },
+                reference: reference.map(|(r,)| r),
+                delivery,
+            });
+        }
+        tx.commit().await?;
+        Ok(due)
+    }
+
+    async fn finish_delivery(
+        &self,
+        delivery: &Delivery,
+        outcome: &AttemptOutcome,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        let (state, not_before, error) = match outcome {
+            AttemptOutcome::Sent { .. } => ("sent", now, None),
+            AttemptOutcome::Retry { retry_at, error } => ("pending", *retry_at, Some(error)),
+            AttemptOutcome::Failed { error } => ("failed", now, Some(error)),
+        };
+        tx.execute(
+            Sql::new(
+                "UPDATE deliveries SET state = $3, attempts = attempts + 1, not_before = $4, \
+                 last_error = $5, sent_at = $6, lease_owner = NULL, lease_until = NULL \
+                 WHERE tenant_id = $1 AND id = $2 AND state = 'pending'",
+            )
+            .bind(delivery.tenant_id.0)
+            .bind(delivery.id.0)
+            .bind(state)
+            .bind(seconds(not_before))
+            .bind(error.map(|e| validate::truncate(e, MAX_ERROR_LEN)))
+            .bind((state == "sent").then(|| seconds(now))),
+        )
+        .await?;
+        if let AttemptOutcome::Sent {
+            reference: Some(reference),
+        } = outcome
+        {
+            tx.execute(
+                Sql::new(
+                    "INSERT INTO channel_references (tenant_id, channel_id, series_key, \
+                     reference, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (tenant_id, channel_id, series_key) DO UPDATE SET \
+                     reference = excluded.reference, updated_at = excluded.updated_at",
+                )
+                .bind(delivery.tenant_id.0)
+                .bind(delivery.channel_id.0)
+                .bind(delivery.notice.series_key.clone())
+                .bind(validate::truncate(reference, 500))
+                .bind(seconds(now)),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn deliveries(
+        &self,
+        tenant: TenantId,
+        filter: &DeliveryFilter,
+        max: u32,
+    ) -> Result<Vec<Delivery>> {
+        let mut sql = format!("{DELIVERY_SELECT} WHERE d.tenant_id = $1");
+        let mut query_args: Vec<super::db::Arg> = vec![tenant.0.into()];
+        if let Some(alert) = filter.alert {
+            query_args.push(alert.0.into());
+            sql.push_str(&format!(" AND d.alert_id = ${}", query_args.len()));
+        }
+        if let Some(state) = filter.state {
+            query_args.push(state.as_str().into());
+            sql.push_str(&format!(" AND d.state = ${}", query_args.len()));
+        }
+        sql.push_str(&format!(" ORDER BY d.id DESC LIMIT {}", limit(max)));
+        let mut query = Sql::new(sql);
+        for arg in query_args {
+            query = query.bind(arg);
+        }
+        let rows: Vec<DeliveryRow> = self.db.read_all(query).await?;
+        rows.into_iter().map(Delivery::try_from).collect()
+    }
+
+    async fn retry_delivery(
+        &self,
+        tenant: TenantId,
+        delivery: DeliveryId,
+        now: Timestamp,
+    ) -> Result<Delivery> {
+        let updated = self
+            .db
+            .write(
+                Sql::new(
+                    "UPDATE deliveries SET state = 'pending', not_before = $3 \
+                     WHERE tenant_id = $1 AND id = $2 AND state = 'failed'",
+                )
+                .bind(tenant.0)
+                .bind(delivery.0)
+                .bind(seconds(now)),
+            )
+            .await?;
+        let row: Option<DeliveryRow> = self
+            .db
+            .read_optional(
+                Sql::new(format!(
+                    "{DELIVERY_SELECT} WHERE d.tenant_id = $1 AND d.id = $2"
+                ))
+                .bind(tenant.0)
+                .bind(delivery.0),
+            )
+            .await?;
+        let found = Delivery::try_from(row.ok_or_else(|| missing("delivery", delivery))?)?;
+        if updated == 0 && found.state != DeliveryState::Pending {
+            return Err(StoreError::conflict(format!(
+                "delivery {delivery} is {}; only a failed delivery can be retried",
+                found.state
+            )));
+        }
+        Ok(found)
+    }
+
+    async fn outbox_depth(&self, now: Timestamp) -> Result<OutboxDepth> {
+        let (due, waiting, failed): (i64, i64, i64) = self
+            .db
+            .read_optional(
+                Sql::new(
+                    "SELECT \
+                     COALESCE(SUM(CASE WHEN state = 'pending' AND not_before <= $1 THEN 1 ELSE 0 END), 0), \
+                     COALESCE(SUM(CASE WHEN state = 'pending' AND not_before > $1 THEN 1 ELSE 0 END), 0), \
+                     COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0) \
+                     FROM deliveries WHERE state IN ('pending', 'failed')",
+                )
+                .bind(seconds(now)),
+            )
+            .await?
+            .unwrap_or((0, 0, 0));
+        let count = |n: i64| u64::try_from(n).unwrap_or_default();
+        Ok(OutboxDepth {
+            due: count(due),
+            waiting: count(waiting),
+            failed: count(failed),
+        })
+    }
+}
