@@ -7,6 +7,7 @@
 //! poller's leasing does). None of this touches the fleet generation: the License Status cache
 //! stays valid while notifications come and go.
 
+use std::fmt::Write as _;
 use std::str::FromStr as _;
 use std::time::Duration;
 
@@ -68,18 +69,49 @@ struct NoticeRow {
     facts: Option<String>,
 }
 
-/// Queues the notifications of what just happened to an alert, inside the transaction that
-/// decided it: a trigger to every channel the tenant's rules route it to (and the escalation
-/// levels that apply, delayed), a resolve to every channel that was sent, or is still to be
-/// sent, a trigger of it. Re-running the same decision queues nothing new: each row's
-/// idempotency key is unique per channel.
-pub(super) async fn enqueue(
+/// What a notification does and its idempotency key: the series key and the stage for a
+/// trigger; for a resolve, the series key and the resolve's number.
+async fn notice_key(
+    tx: &mut Tx,
+    tenant: TenantId,
+    alert: i64,
+    happened: Happened,
+    series_key: &str,
+    stage: &str,
+) -> Result<(NoticeAction, String)> {
+    Ok(match happened {
+        Happened::Fired => (NoticeAction::Trigger, format!("{series_key}:{stage}")),
+        Happened::Resolved => {
+            // A series can resolve more than once (it fired again after a renewal that did
+            // not take): number the resolves so each is its own notification.
+            let (resolves,): (i64,) = tx
+                .one(
+                    Sql::new(
+                        "SELECT COUNT(*) FROM alert_events WHERE tenant_id = $1 \
+                         AND alert_id = $2 AND what = 'resolved'",
+                    )
+                    .bind(tenant.0)
+                    .bind(alert),
+                )
+                .await?;
+            (
+                NoticeAction::Resolve,
+                format!("{series_key}:resolve:{}", resolves.max(1)),
+            )
+        }
+    })
+}
+
+/// The notification of what just happened to an alert: a snapshot of the alert, its instance
+/// and the current license, so that every retry sends the same facts. Also the instance's
+/// customer, whose routing rules apply.
+async fn notice_of(
     tx: &mut Tx,
     tenant: &crate::tenant::Tenant,
     alert: i64,
     happened: Happened,
     now: Timestamp,
-) -> Result<u64> {
+) -> Result<(Notice, CustomerId)> {
     let row: Option<NoticeRow> = tx
         .optional(
             Sql::new(
@@ -102,27 +134,8 @@ pub(super) async fn enqueue(
         "runway:t{}:i{}:{}:{}",
         tenant.id.0, row.instance_id, row.kind, row.series
     );
-    let (action, idempotency_key) = match happened {
-        Happened::Fired => (NoticeAction::Trigger, format!("{series_key}:{}", row.stage)),
-        Happened::Resolved => {
-            // A series can resolve more than once (it fired again after a renewal that did
-            // not take): number the resolves so each is its own notification.
-            let (resolves,): (i64,) = tx
-                .one(
-                    Sql::new(
-                        "SELECT COUNT(*) FROM alert_events WHERE tenant_id = $1 \
-                         AND alert_id = $2 AND what = 'resolved'",
-                    )
-                    .bind(tenant.id.0)
-                    .bind(alert),
-                )
-                .await?;
-            (
-                NoticeAction::Resolve,
-                format!("{series_key}:resolve:{}", resolves.max(1)),
-            )
-        }
-    };
+    let (action, idempotency_key) =
+        notice_key(tx, tenant.id, alert, happened, &series_key, &row.stage).await?;
     let facts = row
         .facts
         .as_deref()
@@ -184,22 +197,31 @@ pub(super) async fn enqueue(
         summary,
         at: now,
     };
+    Ok((notice, CustomerId(row.customer_id)))
+}
+
+/// Queues the notifications of what just happened to an alert, inside the transaction that
+/// decided it: a trigger to every channel the tenant's rules route it to (and the escalation
+/// levels that apply, delayed), a resolve to every channel that was sent, or is still to be
+/// sent, a trigger of it. Re-running the same decision queues nothing new: each row's
+/// idempotency key is unique per channel.
+pub(super) async fn enqueue(
+    tx: &mut Tx,
+    tenant: &crate::tenant::Tenant,
+    alert: i64,
+    happened: Happened,
+    now: Timestamp,
+) -> Result<u64> {
+    let (notice, customer) = notice_of(tx, tenant, alert, happened, now).await?;
+    let (kind, severity, action) = (notice.kind, notice.severity, notice.action);
+    let idempotency_key = notice.idempotency_key.clone();
+    let series_key = notice.series_key.clone();
 
     // Escalation levels of an earlier stage that have not gone out are superseded by this
     // step: the alert escalated or resolved.
     cancel_escalations(tx, tenant.id, alert).await?;
     let targets = match happened {
-        Happened::Fired => {
-            targets(
-                tx,
-                tenant.id,
-                kind,
-                severity,
-                CustomerId(row.customer_id),
-                now,
-            )
-            .await?
-        }
+        Happened::Fired => targets(tx, tenant.id, kind, severity, customer, now).await?,
         Happened::Resolved => {
             let channels: Vec<(i64,)> = tx
                 .all(
@@ -974,13 +996,13 @@ impl Deliveries for SqlStore {
         let mut query_args: Vec<super::db::Arg> = vec![tenant.0.into()];
         if let Some(alert) = filter.alert {
             query_args.push(alert.0.into());
-            sql.push_str(&format!(" AND d.alert_id = ${}", query_args.len()));
+            let _ = write!(sql, " AND d.alert_id = ${}", query_args.len());
         }
         if let Some(state) = filter.state {
             query_args.push(state.as_str().into());
-            sql.push_str(&format!(" AND d.state = ${}", query_args.len()));
+            let _ = write!(sql, " AND d.state = ${}", query_args.len());
         }
-        sql.push_str(&format!(" ORDER BY d.id DESC LIMIT {}", limit(max)));
+        let _ = write!(sql, " ORDER BY d.id DESC LIMIT {}", limit(max));
         let mut query = Sql::new(sql);
         for arg in query_args {
             query = query.bind(arg);
