@@ -7,11 +7,27 @@
 //! - [`logs`] and [`secrets`]: what the secrets scan of `scripts/test` reads — every test's
 //!   logs, at debug level, in `RUNWAY_TEST_LOG_DIR`, and the list of every secret the tests
 //!   used; a secret found in a log fails the run.
+//! - [`Alertmanager`] and [`SmtpServer`]: a real Prometheus Alertmanager (`RUNWAY_TEST_ALERTMANAGER`)
+//!   that forwards to a webhook the testkit runs, and a real aiosmtpd SMTP server
+//!   (`RUNWAY_TEST_AIOSMTPD`) that keeps a Maildir, one private instance per test on loopback;
+//!   `None` (skip) without their variable, a panic under `RUNWAY_REQUIRE_SERVICES=1`.
+//! - [`receivers`]: strict fake receivers for the channels with no real server offline —
+//!   [`WebhookReceiver`] (Standard Webhooks), [`SlackReceiver`], [`TeamsReceiver`],
+//!   [`PagerDutyReceiver`] — that record every request, check it as
+//!   `reference/alerting/CHANNELS.md` documents, and can be scripted to fail.
+//! - [`http`]: a small plain-HTTP client for loopback, to hand-write requests in tests.
 
 mod browser;
 mod db;
+pub mod http;
 pub mod logs;
+pub mod receivers;
 pub mod secrets;
+mod services;
 
 pub use browser::{BrowserError, Chromium, Element};
 pub use db::{Backend, TestDb, postgres_admin_url};
+pub use receivers::{
+    PagerDutyReceiver, RecordedRequest, Reply, SlackReceiver, TeamsReceiver, WebhookReceiver,
+};
+pub use services::{AIOSMTPD_ENV, ALERTMANAGER_ENV, Alertmanager, STARTUP_DEADLINE, SmtpServer};
