@@ -13,6 +13,44 @@ use runway_core::Cidr;
 use runway_store::{OpenOptions, SecretKey, Store};
 use runway_threecx::NetworkPolicy;
 
+/// Where "now" comes from.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ClockArgs {
+    /// For tests and rehearsals only: take "now" from this file (an RFC 3339 instant such as
+    /// 2026-03-05T12:00:00Z) instead of the system clock. Rewriting the file moves Runway's
+    /// time, and alerts are then evaluated every second instead of every minute.
+    #[arg(long, env = "RUNWAY_CLOCK_FILE", value_name = "FILE")]
+    pub(crate) clock_file: Option<PathBuf>,
+}
+
+impl ClockArgs {
+    /// The clock: the file's, or the system's.
+    pub(crate) fn clock(&self) -> anyhow::Result<Arc<dyn runway_clock::Clock>> {
+        Ok(match &self.clock_file {
+            Some(path) => {
+                let clock = runway_clock::FileClock::open(path)?;
+                tracing::warn!(
+                    file = %path.display(),
+                    now = %runway_clock::Clock::now(&clock),
+                    "taking the time from a clock file, not the system clock (tests only)"
+                );
+                Arc::new(clock)
+            }
+            None => Arc::new(runway_clock::SystemClock),
+        })
+    }
+
+    /// How often every tenant's alerts are evaluated without a read: every second when a clock
+    /// file moves time (a test sees its move at once), else [`crate::serve::ALERT_TICK_EVERY`].
+    pub(crate) fn alert_tick(&self) -> std::time::Duration {
+        if self.clock_file.is_some() {
+            std::time::Duration::from_secs(1)
+        } else {
+            crate::serve::ALERT_TICK_EVERY
+        }
+    }
+}
+
 /// Where Runway keeps its data.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct StoreArgs {

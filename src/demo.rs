@@ -74,6 +74,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let fleet =
         runway_sim_fleet::load_sim_fleet(&*store, tenant.id, &sim, &scenario, Scheme::Https, now)
             .await?;
+    add_demo_channel(&*store, tenant.id, now).await?;
 
     let config = EngineConfig {
         // The demo's hanging PBX should not hold up the first screen for long.
@@ -93,6 +94,13 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         "Read {} licenses; {} PBXs failed on purpose (hanging, rejecting, garbled) and show why.",
         first.succeeded, first.failed
     );
+    let open = store
+        .alerts(tenant.id, &runway_store::AlertFilter::default(), 1000)
+        .await?
+        .len();
+    println!(
+        "{open} reminders are open (10, 3 and 1 days out, and lapsed), sent to the \"Demo log\" channel."
+    );
 
     let (verdict, checked) = tokio::sync::oneshot::channel();
     let shutdown = if args.exit_when_ready {
@@ -105,17 +113,24 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     } else {
         Shutdown::on_signal()
     };
-    run_until_shutdown(engine, WebSettings::default(), listener, shutdown, |_| {
-        println!();
-        println!("  Runway demo: http://{address}/");
-        println!("  Sign in as {DEMO_EMAIL} with password {DEMO_PASSWORD}");
-        println!();
-        println!(
-            "  Try \"Refresh license\" on Harbor Dental – Main Office or Lakeview – High \
-                 School: 3CX holds a renewal for them."
-        );
-        println!("  Ctrl-C to stop (the demo's data is thrown away).");
-    })
+    run_until_shutdown(
+        engine,
+        WebSettings::default(),
+        listener,
+        shutdown,
+        crate::serve::ALERT_TICK_EVERY,
+        |_| {
+            println!();
+            println!("  Runway demo: http://{address}/");
+            println!("  Sign in as {DEMO_EMAIL} with password {DEMO_PASSWORD}");
+            println!();
+            println!(
+                "  Try \"Refresh license\" on Harbor Dental – Main Office: 3CX holds a renewal \
+                 for it, and its open reminder resolves (see /alerts)."
+            );
+            println!("  Ctrl-C to stop (the demo's data is thrown away).");
+        },
+    )
     .await?;
     sim.shutdown().await;
     drop(data);
@@ -124,10 +139,32 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             .await
             .context("the dashboard check did not finish")??;
         println!(
-            "The dashboard answered: sign-in page and all {} instances.",
+            "The dashboard answered: sign-in page, all {} instances and their open reminders.",
             fleet.len()
         );
     }
+    Ok(())
+}
+
+/// Where the demo's alerts go: Runway's own log, so the reminders the first reads raise are
+/// seen being delivered (add a webhook or Slack channel on the Channels page to see more).
+async fn add_demo_channel(
+    store: &dyn runway_store::Store,
+    tenant: runway_store::TenantId,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    store
+        .create_channel(
+            tenant,
+            &runway_store::NewChannel {
+                name: "Demo log".to_owned(),
+                kind: runway_store::ChannelKind::Log,
+                settings: runway_store::ChannelSettings::default(),
+                secret: None,
+            },
+            now,
+        )
+        .await?;
     Ok(())
 }
 
@@ -167,6 +204,26 @@ async fn check_answers(
     anyhow::ensure!(
         rows == expected_rows,
         "the License Status API listed {rows} instances, not {expected_rows}"
+    );
+    // The demo fleet has licenses 1, 3 and 10 days out: their reminders must be open.
+    let alerts: serde_json::Value = client
+        .get(format!(
+            "http://{address}/api/v1/alerts?kind=license_expiry"
+        ))
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .context("the alerts API did not answer")?
+        .error_for_status()
+        .context("the alerts API refused")?
+        .json()
+        .await
+        .context("the alerts API answered something other than JSON")?;
+    let open = alerts.as_array().map_or(0, Vec::len);
+    anyhow::ensure!(
+        open > 0,
+        "the alerts API listed no open reminder, though the demo fleet has licenses 1, 3 and 10 \
+         days out"
     );
     Ok(())
 }

@@ -7,13 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use runway_clock::SystemClock;
 use runway_core::Cidr;
 use runway_engine::{Engine, EngineConfig};
 use runway_threecx::ReadLimits;
 use runway_web::{AppState, WebSettings};
 
-use crate::config::{NetworkArgs, Shutdown, StoreArgs, bind, exit_code, init_logging};
+use crate::config::{ClockArgs, NetworkArgs, Shutdown, StoreArgs, bind, exit_code, init_logging};
 
 /// Serve the dashboard and read the fleet.
 #[derive(Debug, Args)]
@@ -27,6 +26,8 @@ pub(crate) struct ServeArgs {
     poller: PollerArgs,
     #[command(flatten)]
     network: NetworkArgs,
+    #[command(flatten)]
+    clock: ClockArgs,
     /// Mark session cookies Secure (when users reach Runway over HTTPS).
     #[arg(long, env = "RUNWAY_SECURE_COOKIES")]
     secure_cookies: bool,
@@ -85,7 +86,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         network: args.network.policy(),
         ..args.poller.config()
     };
-    let engine = Engine::new(Arc::clone(&store), Arc::new(SystemClock), config);
+    let engine = Engine::new(Arc::clone(&store), args.clock.clock()?, config);
     let settings = WebSettings {
         secure_cookies: args.secure_cookies,
         trusted_proxies: args.trusted_proxy,
@@ -93,9 +94,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let listener = bind(args.listen).await?;
     let address = listener.local_addr()?;
-    run_until_shutdown(engine, settings, listener, Shutdown::on_signal(), |_| {
-        println!("Runway is serving http://{address}/ (Ctrl-C to stop)");
-    })
+    let alert_tick = args.clock.alert_tick();
+    run_until_shutdown(
+        engine,
+        settings,
+        listener,
+        Shutdown::on_signal(),
+        alert_tick,
+        |_| {
+            println!("Runway is serving http://{address}/ (Ctrl-C to stop)");
+        },
+    )
     .await
 }
 
@@ -138,9 +147,10 @@ async fn sweep_every(
     }
 }
 
-/// How often every tenant's alerts are evaluated without a read: local midnight fires the next
-/// milestone within a minute, and a PBX gone blind raises "not read".
-const ALERT_TICK_EVERY: Duration = Duration::from_mins(1);
+/// How often every tenant's alerts are evaluated without a read (unless a clock file moves
+/// time): local midnight fires the next milestone within a minute, and a PBX gone blind raises
+/// "not read".
+pub(crate) const ALERT_TICK_EVERY: Duration = Duration::from_mins(1);
 
 /// Evaluates alerts every `every` until `shutdown` (every node does; each reminder stage still
 /// fires once, by the database's constraint).
@@ -177,6 +187,7 @@ pub(crate) async fn run_until_shutdown(
     settings: WebSettings,
     listener: tokio::net::TcpListener,
     shutdown: Shutdown,
+    alert_tick: Duration,
     on_ready: impl FnOnce(&Engine),
 ) -> anyhow::Result<()> {
     let store = Arc::clone(engine.store());
@@ -186,7 +197,18 @@ pub(crate) async fn run_until_shutdown(
         async move { engine.run(shutdown.wait()).await }
     });
     on_ready(&engine);
-    let state = AppState::new(engine, settings);
+    let worker = runway_alerts::Worker::new(
+        Arc::clone(&store),
+        Arc::clone(engine.clock()),
+        runway_alerts::http_client().context("cannot start the delivery worker")?,
+        runway_alerts::WorkerConfig::new(engine.config().node_id.clone()),
+    );
+    let delivery = tokio::spawn({
+        let worker = worker.clone();
+        let shutdown = shutdown.clone();
+        async move { worker.run(shutdown.wait()).await }
+    });
+    let state = AppState::new(engine, settings).with_worker(worker);
     let housekeeping = tokio::spawn({
         let state = state.clone();
         let shutdown = shutdown.clone();
@@ -195,12 +217,13 @@ pub(crate) async fn run_until_shutdown(
     let alert_tick = tokio::spawn({
         let state = state.clone();
         let shutdown = shutdown.clone();
-        async move { alert_tick_every(&state, ALERT_TICK_EVERY, shutdown.wait()).await }
+        async move { alert_tick_every(&state, alert_tick, shutdown.wait()).await }
     });
     let web = runway_web::serve(listener, state, shutdown.wait()).await;
     let poll = poller.await;
     let _ = housekeeping.await;
     let _ = alert_tick.await;
+    let _ = delivery.await;
     store.close().await;
     web.context("the web server failed")?;
     poll.context("the poller failed")?;

@@ -2,7 +2,8 @@
 //!
 //! - `GET /healthz` — liveness: the process answers (always 200).
 //! - `GET /readyz` — readiness: the database answers at the schema version this build expects,
-//!   and the scheduler has asked for due reads recently. 200 with `{"status":"ready"}`, or 503
+//!   the scheduler has asked for due reads recently, and the delivery worker has looked for due
+//!   notifications recently. 200 with `{"status":"ready"}`, or 503
 //!   with `{"status":"not ready","reasons":[…]}` saying what is wrong.
 
 use std::time::Duration;
@@ -25,6 +26,10 @@ pub(crate) fn table() -> RouteTable {
         .get("/healthz", healthz)
         .get("/readyz", readyz)
 }
+
+/// How long the delivery worker may go without finishing a step: longer than a batch of
+/// attempts that all time out.
+const WORKER_GRACE: Duration = Duration::from_mins(3);
 
 async fn healthz() -> Response {
     Json(json!({"status": "alive"})).into_response()
@@ -51,6 +56,19 @@ async fn readyz(State(state): State<AppState>) -> Response {
             allowed.as_secs()
         )),
         Some(_) => {}
+    }
+    if let Some(worker) = &state.worker {
+        match worker.last_step() {
+            None => reasons.push("the delivery worker has not run yet".to_owned()),
+            Some(at) if now.duration_since(at).unsigned_abs() > WORKER_GRACE => {
+                reasons.push(format!(
+                    "the delivery worker last looked for due notifications at {at}, more than \
+                     {} s ago",
+                    WORKER_GRACE.as_secs()
+                ));
+            }
+            Some(_) => {}
+        }
     }
     if reasons.is_empty() {
         Json(json!({"status": "ready"})).into_response()

@@ -65,6 +65,8 @@ pub struct AppState {
     /// The key the pre-session CSRF token is signed with (derived from the installation's secret
     /// key, so every node shares it; see `auth::csrf`).
     pub(crate) presession_key: Arc<[u8; 32]>,
+    /// The node's delivery worker, when it runs one (readiness watches its heartbeat).
+    pub(crate) worker: Option<runway_alerts::Worker>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -93,7 +95,15 @@ impl AppState {
             settings,
             setup_lock: Arc::new(tokio::sync::Mutex::new(())),
             presession_key: Arc::new(presession_key),
+            worker: None,
         }
+    }
+
+    /// The state with the node's delivery worker, whose heartbeat readiness checks.
+    #[must_use]
+    pub fn with_worker(mut self, worker: runway_alerts::Worker) -> AppState {
+        self.worker = Some(worker);
+        self
     }
 
     /// The current instant, from the clock.

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use runway_core::Severity;
 use runway_store::{
     AlertFilter, AttemptOutcome, ChannelKind, ChannelSettings, DeliveryFilter, DeliveryState,
@@ -513,18 +513,17 @@ async fn nodes_claiming_at_once_each_get_different_rows(h: Harness) {
     }
     let second = h.second_node().await;
     let when = at("2026-03-12T15:00:01Z");
-    let (a, b) = tokio::join!(
+    let (on_a, on_b) = tokio::join!(
         store.claim_deliveries(when, "node-a", Duration::from_mins(2), 15),
         second.claim_deliveries(when, "node-b", Duration::from_mins(2), 15),
     );
-    let (a, b) = (a.unwrap(), b.unwrap());
-    let mut ids: Vec<i64> = a.iter().chain(&b).map(|d| d.delivery.id.0).collect();
+    let (on_a, on_b) = (on_a.unwrap(), on_b.unwrap());
+    let mut ids: Vec<i64> = on_a.iter().chain(&on_b).map(|d| d.delivery.id.0).collect();
     let total = ids.len();
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), total, "a row went to both nodes");
     assert_eq!(total, 20);
-    let _ = SignedDuration::ZERO;
 }
 
 conformance!(

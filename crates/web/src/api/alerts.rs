@@ -85,13 +85,15 @@ pub struct AlertEventView {
     pub note: String,
 }
 
-/// An alert with its timeline.
+/// An alert with its timeline and deliveries.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AlertDetailView {
     /// The alert.
     pub alert: AlertView,
     /// What happened to it, oldest first.
     pub timeline: Vec<AlertEventView>,
+    /// Its notifications, one per channel and step, newest first.
+    pub deliveries: Vec<super::channels::DeliveryView>,
 }
 
 /// Which alerts to list.
@@ -270,7 +272,38 @@ pub(crate) async fn list(
     Ok(Json(list_for(&state, &caller, &params).await?))
 }
 
-/// One alert with its timeline.
+/// One alert with its timeline and deliveries.
+pub(crate) async fn detail_for(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<AlertDetailView, WebError> {
+    let (alert, timeline) = state.store.alert(caller.tenant.id, AlertId(id)).await?;
+    let deliveries = state
+        .store
+        .deliveries(
+            caller.tenant.id,
+            &runway_store::DeliveryFilter {
+                alert: Some(alert.id),
+                state: None,
+            },
+            MAX_ALERTS,
+        )
+        .await?;
+    let names = names(state, caller).await?;
+    let zone = &caller.tenant.settings.zone;
+    Ok(AlertDetailView {
+        alert: view(&alert, &names, zone),
+        timeline: timeline.iter().map(|e| event_view(e, zone)).collect(),
+        deliveries: deliveries
+            .iter()
+            .map(|d| super::channels::delivery_view(d, zone))
+            .collect(),
+    })
+}
+
+/// One alert with its timeline and its deliveries (each channel's notifications, with the
+/// receiver's last answer when one was not taken).
 #[utoipa::path(get, path = "/alerts/{id}", tag = "alerts", params(("id" = i64, Path)),
     responses((status = 200, body = AlertDetailView), (status = 404, body = ErrorBody)))]
 pub(crate) async fn get_one(
@@ -278,16 +311,7 @@ pub(crate) async fn get_one(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<AlertDetailView>, ApiError> {
-    let (alert, timeline) = state
-        .store
-        .alert(caller.tenant.id, AlertId(path_id(&id)?))
-        .await?;
-    let names = names(&state, &caller).await?;
-    let zone = &caller.tenant.settings.zone;
-    Ok(Json(AlertDetailView {
-        alert: view(&alert, &names, zone),
-        timeline: timeline.iter().map(|e| event_view(e, zone)).collect(),
-    }))
+    Ok(Json(detail_for(&state, &caller, path_id(&id)?).await?))
 }
 
 /// Acknowledges an open alert (technician and up); an acknowledged or resolved one stays as

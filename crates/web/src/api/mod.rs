@@ -8,6 +8,7 @@
 pub mod account;
 pub mod alerts;
 pub mod audit;
+pub mod channels;
 pub mod customers;
 pub mod instances;
 pub mod licenses;
@@ -88,7 +89,15 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::audit_log))
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::get_one))
-        .routes(routes!(alerts::acknowledge));
+        .routes(routes!(alerts::acknowledge))
+        .routes(routes!(channels::list, channels::create))
+        .routes(routes!(channels::delete))
+        .routes(routes!(channels::test))
+        .routes(routes!(channels::routes, channels::create_route))
+        .routes(routes!(channels::delete_route))
+        .routes(routes!(channels::escalations, channels::create_escalation))
+        .routes(routes!(channels::delete_escalation))
+        .routes(routes!(channels::retry));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts()

@@ -7,7 +7,10 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::Chrome;
-use crate::api::alerts::{AlertParams, AlertView, acknowledge_as, list_for};
+use crate::api::alerts::{
+    AlertDetailView, AlertParams, AlertView, acknowledge_as, detail_for, list_for,
+};
+use crate::api::channels::retry_as;
 use crate::auth::Caller;
 use crate::error::WebError;
 use crate::state::AppState;
@@ -53,5 +56,39 @@ pub(crate) async fn acknowledge(
 ) -> Result<Response, WebError> {
     let id: i64 = id.trim().parse().map_err(|_| WebError::NotFound)?;
     acknowledge_as(&state, &caller, id).await?;
-    Ok(Redirect::to("/alerts").into_response())
+    Ok(Redirect::to(&format!("/alerts/{id}")).into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "alert.html")]
+pub(crate) struct AlertPage {
+    chrome: Chrome,
+    detail: AlertDetailView,
+}
+
+fn alert_id(id: &str) -> Result<i64, WebError> {
+    id.trim().parse().map_err(|_| WebError::NotFound)
+}
+
+/// One alert: its timeline and where its notifications went.
+pub(crate) async fn detail(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<AlertPage, WebError> {
+    Ok(AlertPage {
+        chrome: Chrome::of(&caller),
+        detail: detail_for(&state, &caller, alert_id(&id)?).await?,
+    })
+}
+
+/// Sends a failed delivery again, then shows its alert.
+pub(crate) async fn retry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let delivery = retry_as(&state, &caller, alert_id(&id)?).await?;
+    let alert = delivery.notice.alert_id.map_or(0, |a| a.0);
+    Ok(Redirect::to(&format!("/alerts/{alert}")).into_response())
 }

@@ -35,6 +35,8 @@ pub(crate) struct InstancePage {
     attempts: Vec<AttemptView>,
     outcome: Option<ReadOutcomeView>,
     outcome_error: Option<String>,
+    /// The instance's open and acknowledged alerts.
+    alerts: Vec<crate::api::alerts::AlertView>,
 }
 
 async fn render(
@@ -60,7 +62,17 @@ async fn render(
     let readings = state.store.readings(tenant, id, HISTORY).await?;
     let events = state.store.events(tenant, id, HISTORY).await?;
     let attempts = state.store.attempts(tenant, id, HISTORY).await?;
+    let alerts = crate::api::alerts::list_for(
+        state,
+        caller,
+        &crate::api::alerts::AlertParams {
+            instance: Some(id.0),
+            ..crate::api::alerts::AlertParams::default()
+        },
+    )
+    .await?;
     Ok(InstancePage {
+        alerts,
         chrome: Chrome::of(caller),
         poll_minutes: instance.poll_interval.minutes(),
         address: instance

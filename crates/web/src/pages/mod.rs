@@ -2,6 +2,7 @@
 
 mod alerts;
 mod audit;
+mod channels;
 mod customers;
 mod instance;
 mod instance_form;
@@ -171,7 +172,17 @@ pub(crate) fn table() -> RouteTable {
         .post("/tokens/{id}/revoke", tokens::revoke)
         .get("/audit", audit::page)
         .get("/alerts", alerts::page)
+        .get("/alerts/{id}", alerts::detail)
         .post("/alerts/{id}/acknowledge", alerts::acknowledge)
+        .post("/deliveries/{id}/retry", alerts::retry)
+        .get("/channels", channels::page)
+        .post("/channels", channels::create)
+        .post("/channels/{id}/test", channels::test)
+        .post("/channels/{id}/delete", channels::delete)
+        .post("/routes", channels::create_route)
+        .post("/routes/{id}/delete", channels::delete_route)
+        .post("/escalations", channels::create_escalation)
+        .post("/escalations/{id}/delete", channels::delete_escalation)
 }
 
 pub(crate) fn router() -> Router<AppState> {

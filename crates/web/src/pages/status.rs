@@ -21,6 +21,8 @@ pub(crate) struct StatusPage {
     filter_band: String,
     filter_q: String,
     filtered: bool,
+    /// Open and acknowledged alerts per instance: (how many, the most severe, lower case).
+    alerts: std::collections::HashMap<i64, (usize, String)>,
 }
 
 impl StatusPage {
@@ -42,6 +44,19 @@ pub(crate) async fn page(
     let fleet = state.store.fleet(tenant).await?;
     let customers = state.store.customers(tenant).await?;
     let view = fleet_view(&fleet, &caller.tenant, state.now(), &filter);
+    let mut alerts: std::collections::HashMap<i64, (usize, runway_core::Severity)> =
+        std::collections::HashMap::new();
+    for alert in state
+        .store
+        .alerts(tenant, &runway_store::AlertFilter::default(), 10_000)
+        .await?
+    {
+        let entry = alerts
+            .entry(alert.instance_id.0)
+            .or_insert((0, alert.severity));
+        entry.0 += 1;
+        entry.1 = entry.1.max(alert.severity);
+    }
     let text = |o: &Option<String>| o.clone().unwrap_or_default().trim().to_owned();
     let filter_customer = text(&filter.customer);
     let filter_band = text(&filter.band);
@@ -54,5 +69,9 @@ pub(crate) async fn page(
         filter_customer,
         filter_band,
         filter_q,
+        alerts: alerts
+            .into_iter()
+            .map(|(id, (n, severity))| (id, (n, severity.to_string().to_lowercase())))
+            .collect(),
     })
 }
