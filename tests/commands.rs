@@ -218,3 +218,165 @@ async fn serve_opens_what_admin_init_created_and_stops_cleanly_on_sigterm() {
         .unwrap();
     assert!(status.success(), "a SIGTERM is a clean stop: {status:?}");
 }
+
+/// `runway admin --data-dir DIR ARGS…`; what it printed on standard output.
+fn admin(data_dir: &str, args: &[&str], env: &[(&str, &str)]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_runway"))
+        .args(["admin", "--data-dir", data_dir])
+        .args(args)
+        .envs(env.iter().copied())
+        .env("RUNWAY_LOG", runway_testkit::logs::child_filter("warn"))
+        .output()
+        .unwrap();
+    runway_testkit::logs::keep_output("admin", &output);
+    assert!(output.status.success(), "runway admin {args:?}: {output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The tenant's unresolved alerts, through the API.
+async fn open_alerts(client: &reqwest::Client, base: &str, token: &str) -> Vec<serde_json::Value> {
+    let alerts: serde_json::Value = client
+        .get(format!("{base}api/v1/alerts"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    alerts.as_array().unwrap().clone()
+}
+
+/// `runway admin init` of a tenant in `zone` with its owner, and an API token of the owner.
+fn owner_with_token(data_dir: &str, zone: &str) -> String {
+    let (email, password) = ("owner@hudson.example", "a long owner password");
+    runway_testkit::secrets::used(password);
+    let init = [
+        "init",
+        "--tenant",
+        "Hudson Voice",
+        "--zone",
+        zone,
+        "--email",
+        email,
+        "--password-env",
+        "OWNER_PASSWORD",
+    ];
+    admin(data_dir, &init, &[("OWNER_PASSWORD", password)]);
+    runway_testkit::secrets::used(
+        std::fs::read_to_string(std::path::Path::new(data_dir).join("secret.key"))
+            .unwrap()
+            .trim(),
+    );
+    let token = admin(
+        data_dir,
+        &["token", "create", "--email", email, "--name", "clock test"],
+        &[],
+    )
+    .trim()
+    .to_owned();
+    runway_testkit::secrets::used(&token);
+    token
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clock_file_moves_served_time_and_local_midnight_fires_the_next_reminder() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap();
+    let token = owner_with_token(data_dir, "America/New_York");
+
+    // 07:00 in New York on 5 March 2026.
+    let clock = data.path().join("now");
+    std::fs::write(&clock, "2026-03-05T12:00:00Z").unwrap();
+    let clock_arg = clock.to_str().unwrap();
+    let args = [
+        "serve",
+        "--data-dir",
+        data_dir,
+        "--listen",
+        "127.0.0.1:0",
+        "--clock-file",
+        clock_arg,
+    ];
+    let mut serve = Running::start(&args, &[]);
+    let (serve, lines) = tokio::task::spawn_blocking(move || {
+        let lines = serve.until("Runway is serving");
+        (serve, lines)
+    })
+    .await
+    .unwrap();
+    let base = address_in(lines.last().unwrap());
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: serde_json::Value| {
+        client
+            .post(format!("{base}api/v1/{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let customer: serde_json::Value = post("customers", serde_json::json!({"name": "Acme"}))
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let manual = |name: &str, expiry: &str| {
+        serde_json::json!({
+            "customer_id": customer["id"], "name": name, "login_kind": "manual",
+            "manual_license_key": format!("KEY-{name}"), "manual_expiry_date": expiry,
+        })
+    };
+    // Expiring on 16 March, local: 11 days left, so no reminder yet.
+    post("instances", manual("pbx-a", "2026-03-16"))
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    assert_eq!(
+        open_alerts(&client, &base, &token).await,
+        Vec::<serde_json::Value>::new()
+    );
+
+    // 23:59 on the 5th in New York, though already the 6th in UTC: an instance recorded now is
+    // counted in New York's calendar days (3 days to the 8th, not 2).
+    std::fs::write(&clock, "2026-03-06T04:59:00Z").unwrap();
+    post("instances", manual("pbx-b", "2026-03-08"))
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let alerts = open_alerts(&client, &base, &token).await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["milestone_days"], 3);
+    assert_eq!(alerts[0]["days_left"], 3);
+    assert_eq!(alerts[0]["severity"], "WARNING");
+
+    // Local midnight passes: the periodic tick, not a read, fires pbx-a's 10-day reminder.
+    std::fs::write(&clock, "2026-03-06T05:01:00Z").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let fired = loop {
+        let alerts = open_alerts(&client, &base, &token).await;
+        if let Some(alert) = alerts.iter().find(|a| a["expiry_date"] == "2026-03-16") {
+            break alert.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no 10-day reminder 30 s after local midnight: {alerts:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(fired["milestone_days"], 10);
+    assert_eq!(fired["days_left"], 10);
+    assert_eq!(fired["severity"], "INFO");
+    assert_eq!(fired["state"], "open");
+    assert_eq!(
+        fired["opened_at"], "2026-03-06T05:01:00Z",
+        "raised at the file's time"
+    );
+    drop(serve);
+}
