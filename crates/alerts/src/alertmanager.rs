@@ -234,7 +234,7 @@ impl Notifier for AlertmanagerNotifier {
         if let Some(authorization) = &self.config.authorization {
             request = request.header(reqwest::header::AUTHORIZATION, authorization.clone());
         }
-        let attempt = match send(request).await {
+        let attempt = match send(request, &self.config.redactor).await {
             Ok(answer) => answer.classify(),
             Err(attempt) => attempt,
         };

@@ -363,9 +363,18 @@ impl Answer {
 }
 
 /// Sends a request and reads the answer; a request that got no answer is already an
-/// [`Attempt`] (see [`from_transport_error`]).
-pub(crate) async fn send(request: reqwest::RequestBuilder) -> Result<Answer, Attempt> {
-    let mut response = request.send().await.map_err(from_transport_error)?;
+/// [`Attempt`] (see [`from_transport_error`]). Every secret of `redactor` is hidden from the
+/// answer's body here, before anything cuts it: [`describe`] keeps only the start of a body,
+/// and a secret cut in two there is no longer found by a redactor applied afterwards — the
+/// piece before the cut would stay in the error text.
+pub(crate) async fn send(
+    request: reqwest::RequestBuilder,
+    redactor: &Redactor,
+) -> Result<Answer, Attempt> {
+    let mut response = request
+        .send()
+        .await
+        .map_err(|err| from_transport_error(err).redacted(redactor))?;
     let status = response.status();
     let retry_after = response
         .headers()
@@ -383,7 +392,7 @@ pub(crate) async fn send(request: reqwest::RequestBuilder) -> Result<Answer, Att
     Ok(Answer {
         status,
         retry_after,
-        body: String::from_utf8_lossy(&body).into_owned(),
+        body: redactor.apply(&String::from_utf8_lossy(&body)),
     })
 }
 

@@ -182,7 +182,7 @@ impl Notifier for PagerDutyNotifier {
             .http
             .post(self.config.url.clone())
             .json(&event(notice, &self.config.routing_key));
-        let attempt = match send(request).await {
+        let attempt = match send(request, &self.redactor).await {
             Ok(answer) => answer.classify(),
             Err(attempt) => attempt,
         };

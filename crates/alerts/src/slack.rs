@@ -154,7 +154,7 @@ impl Notifier for SlackNotifier {
             .http
             .post(self.config.url.clone())
             .json(&message(notice));
-        let attempt = match send(request).await {
+        let attempt = match send(request, &self.config.redactor).await {
             Ok(answer) if answer.status.is_success() => {
                 if answer.body.trim() == "ok" {
                     Attempt::sent()

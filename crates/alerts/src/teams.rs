@@ -142,7 +142,7 @@ impl Notifier for TeamsNotifier {
             .http
             .post(self.config.url.clone())
             .json(&message(notice));
-        let attempt = match send(request).await {
+        let attempt = match send(request, &self.config.redactor).await {
             Ok(answer) => answer.classify(),
             Err(attempt) => attempt,
         };

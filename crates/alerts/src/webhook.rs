@@ -33,7 +33,7 @@ use serde::Serialize;
 use url::Url;
 
 use crate::notifier::{Attempt, ChannelError, Notifier, parse_public_url, send};
-use crate::text::sha256_hex;
+use crate::text::{Redactor, sha256_hex};
 
 /// The prefix of a Standard Webhooks signing secret.
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -134,6 +134,9 @@ pub(crate) struct Config {
     url: Url,
     /// The current key first; more while a secret is rotated.
     keys: Vec<SigningKey>,
+    /// Hides the secrets' text from error texts: a consumer holds the secret too, and may
+    /// quote it in an answer ("no signature matches whsec_…").
+    redactor: Redactor,
 }
 
 impl Config {
@@ -147,18 +150,29 @@ impl Config {
             "URL",
             settings.url.as_deref().unwrap_or(""),
         )?;
-        let keys = secret
-            .unwrap_or("")
-            .split_whitespace()
-            .map(SigningKey::parse)
+        let secrets: Vec<&str> = secret.unwrap_or("").split_whitespace().collect();
+        let keys = secrets
+            .iter()
+            .map(|secret| SigningKey::parse(secret))
             .collect::<Result<Vec<_>, _>>()?;
+        // Each secret whole, and its key material without the prefix.
+        let redactor = secrets
+            .iter()
+            .fold(Redactor::default(), |redactor, secret| {
+                let material = secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret);
+                redactor.with(secret).with(material)
+            });
         if keys.is_empty() {
             return Err(ChannelError::missing(
                 ChannelKind::Webhook,
                 "signing secret",
             ));
         }
-        Ok(Config { url, keys })
+        Ok(Config {
+            url,
+            keys,
+            redactor,
+        })
     }
 }
 
@@ -221,7 +235,7 @@ impl Notifier for WebhookNotifier {
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signature)
             .body(body);
-        match send(request).await {
+        match send(request, &self.config.redactor).await {
             Ok(answer) => answer.classify(),
             Err(attempt) => attempt,
         }

@@ -12,6 +12,7 @@ pub mod channels;
 pub mod customers;
 pub mod instances;
 pub mod licenses;
+pub mod webhook;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -36,7 +37,11 @@ use crate::state::AppState;
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []), ("session" = [])),
-    components(schemas(crate::error::ErrorBody))
+    components(schemas(
+        crate::error::ErrorBody,
+        webhook::WebhookEvent,
+        webhook::WebhookNotice
+    ))
 )]
 struct ApiDoc;
 
