@@ -38,5 +38,16 @@
       kind.addEventListener("change", sync);
       sync();
     }
+    // A new channel: show only the fields its kind uses.
+    var channelKind = document.getElementById("channel-kind");
+    if (channelKind) {
+      var showKind = function () {
+        document.querySelectorAll("#channel-form [data-kinds]").forEach(function (field) {
+          field.hidden = field.getAttribute("data-kinds").split(" ").indexOf(channelKind.value) < 0;
+        });
+      };
+      channelKind.addEventListener("change", showKind);
+      showKind();
+    }
   });
 })();

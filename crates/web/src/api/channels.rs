@@ -211,9 +211,13 @@ pub(crate) async fn test_channel_as(
         .await?;
     let now = state.now();
     let zone = &caller.tenant.settings.zone;
+    // Every press is a new message: receivers drop a repeated idempotency key as a duplicate,
+    // and the instant alone repeats (two presses within a millisecond, or a clock that stands
+    // still, as a clock file does until it is rewritten).
+    let press = &crate::auth::tokens::random_secret()?[..16];
     let notice = Notice {
         idempotency_key: format!(
-            "runway:t{}:test:c{}:{}",
+            "runway:t{}:test:c{}:{}:{press}",
             caller.tenant.id.0,
             id,
             now.as_millisecond()

@@ -172,7 +172,17 @@ pub(crate) async fn create(
     form: FormData,
 ) -> Result<Response, WebError> {
     caller.require(Action::Edit)?;
-    let field = |name: &str| Some(form.get(name)).filter(|v| !v.is_empty());
+    let field = |name: &str| Some(form.get(name)).filter(|v| !v.trim().is_empty());
+    // A port that is not a number is refused, not replaced by the default without a word.
+    let smtp_port = field("smtp_port")
+        .map(|text| {
+            text.trim().parse::<u16>().map_err(|_| {
+                WebError::Invalid(format!(
+                    "smtp_port must be a port number (1 to 65535), not {text:?}"
+                ))
+            })
+        })
+        .transpose();
     let body = NewChannelBody {
         kind: form.get("kind"),
         name: form.get("name"),
@@ -180,14 +190,14 @@ pub(crate) async fn create(
         secret: field("secret"),
         routing_key: field("routing_key"),
         smtp_host: field("smtp_host"),
-        smtp_port: field("smtp_port").and_then(|p| p.parse().ok()),
+        smtp_port: smtp_port.as_ref().ok().copied().flatten(),
         smtp_tls: field("smtp_tls"),
         smtp_username: field("smtp_username"),
         smtp_password: field("smtp_password"),
         from: field("from"),
         to: field("to").into_iter().collect(),
     };
-    let result = match body.channel() {
+    let result = match smtp_port.and_then(|_| body.channel()) {
         Ok(new) => state
             .store
             .create_channel(caller.tenant.id, &new, state.now())

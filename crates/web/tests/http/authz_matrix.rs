@@ -4,9 +4,11 @@
 //! API token — each cell with the status it must answer.
 //!
 //! The rows are data: one per route, with the least role that may use it (roles nest: a viewer
-//! reads; a technician also refreshes licenses and reads PBXs now; an admin also changes
-//! customers, instances and tenant settings, and reads the audit log; an owner also manages
-//! users and sees every API token). A route without a row fails the test, and so does a row without a route. Another
+//! reads — alerts, channels, routing rules and escalation policies included; a technician also
+//! refreshes licenses, reads PBXs now, acknowledges alerts and retries failed deliveries; an
+//! admin also changes customers, instances, tenant settings, channels, routing rules and
+//! escalation policies, sends test notifications, and reads the audit log; an owner also
+//! manages users and sees every API token). A route without a row fails the test, and so does a row without a route. Another
 //! tenant's ids are never answered with success: the types below can only expect a refusal
 //! for them (403 below the route's role, else 404 — or 422 where the id is a field of the
 //! submitted input), and a cell that answers one with success is named as such.
@@ -20,7 +22,9 @@ use std::fmt::Write as _;
 
 use runway_core::Secret;
 use runway_store::{
-    CustomerDraft, CustomerId, Login, NewInstance, NewUser, Role, TenantId, UserId,
+    AttemptOutcome, ChannelId, ChannelKind, ChannelSettings, CustomerDraft, CustomerId,
+    DeliveryFilter, DeliveryState, EscalationLevel, Login, NewChannel, NewEscalation, NewInstance,
+    NewRoute, NewUser, Role, TenantId, UserId,
 };
 use runway_testkit::Backend;
 use runway_web::auth::csrf::{CSRF_HEADER, token_for_session};
@@ -86,6 +90,15 @@ enum Target {
     OthersToken,
     /// An open reminder alert of a manual instance made for the cell.
     Alert,
+    /// A channel (to Runway's log, so a test notification reaches no network) made for the
+    /// cell.
+    Channel,
+    /// A routing rule made for the cell.
+    Route,
+    /// An escalation policy made for the cell.
+    Escalation,
+    /// A delivery made for the cell that was refused for good (so it may be retried).
+    Delivery,
 }
 
 /// What a cell sends besides its credentials.
@@ -202,7 +215,10 @@ impl Row {
 
 /// Every route's row.
 fn rows() -> Vec<Row> {
-    use Target::{Alert, Customer, Instance, NewCustomer, NewInstance, NewUser, OthersToken};
+    use Target::{
+        Alert, Channel, Customer, Delivery, Escalation, Instance, NewCustomer, NewInstance,
+        NewUser, OthersToken, Route,
+    };
     vec![
         // Pages.
         signed("GET", "/", Viewer, 200),
@@ -338,9 +354,59 @@ fn rows() -> Vec<Row> {
             .refused(Refusal::Hidden),
         signed("GET", "/audit", Admin, 200),
         signed("GET", "/alerts", Viewer, 200),
+        signed("GET", "/alerts/{id}", Viewer, 200).on(Alert),
         signed("POST", "/alerts/{id}/acknowledge", Technician, 303)
             .on(Alert)
-            .redirects_to("/alerts"),
+            .redirects_to("/alerts/{id}"),
+        // Retrying a failed delivery shows its alert again.
+        signed("POST", "/deliveries/{id}/retry", Technician, 303)
+            .on(Delivery)
+            .redirects_to("/alerts/*"),
+        // Everyone signed in sees where alerts go; admins change it and send test
+        // notifications.
+        signed("GET", "/channels", Viewer, 200),
+        signed("POST", "/channels", Admin, 303)
+            .redirects_to("/channels")
+            .sends(|c| {
+                form([
+                    ("kind", "log".into()),
+                    ("name", format!("Matrix page channel {}", c.n)),
+                ])
+            }),
+        signed("POST", "/channels/{id}/test", Admin, 200).on(Channel),
+        signed("POST", "/channels/{id}/delete", Admin, 303)
+            .redirects_to("/channels")
+            .on(Channel),
+        // The channel is a field of the form: another tenant's is refused with the form.
+        signed("POST", "/routes", Admin, 303)
+            .redirects_to("/channels")
+            .on(Channel)
+            .foreign(Foreign::InvalidInput)
+            .sends(|c| {
+                form([
+                    ("kind", "license_expiry".into()),
+                    ("min_severity", "WARNING".into()),
+                    ("channel_id", c.id()),
+                ])
+            }),
+        signed("POST", "/routes/{id}/delete", Admin, 303)
+            .redirects_to("/channels")
+            .on(Route),
+        signed("POST", "/escalations", Admin, 303)
+            .redirects_to("/channels")
+            .on(Channel)
+            .foreign(Foreign::InvalidInput)
+            .sends(|c| {
+                form([
+                    ("name", format!("Matrix policy {}", c.n)),
+                    ("min_severity", "CRITICAL".into()),
+                    ("wait_1", "30".into()),
+                    ("channel_1", c.id()),
+                ])
+            }),
+        signed("POST", "/escalations/{id}/delete", Admin, 303)
+            .redirects_to("/channels")
+            .on(Escalation),
         // Static files.
         public("GET", "/static/style.css", 200),
         public("GET", "/static/app.js", 200),
@@ -419,6 +485,28 @@ fn rows() -> Vec<Row> {
         signed("GET", "/api/v1/alerts", Viewer, 200),
         signed("GET", "/api/v1/alerts/{id}", Viewer, 200).on(Alert),
         signed("POST", "/api/v1/alerts/{id}/acknowledge", Technician, 200).on(Alert),
+        signed("POST", "/api/v1/deliveries/{id}/retry", Technician, 200).on(Delivery),
+        signed("GET", "/api/v1/channels", Viewer, 200),
+        signed("POST", "/api/v1/channels", Admin, 201).sends(|c| {
+            json_body(json!({"kind": "log", "name": format!("Matrix api channel {}", c.n)}))
+        }),
+        signed("DELETE", "/api/v1/channels/{id}", Admin, 204).on(Channel),
+        signed("POST", "/api/v1/channels/{id}/test", Admin, 200).on(Channel),
+        signed("GET", "/api/v1/routes", Viewer, 200),
+        signed("POST", "/api/v1/routes", Admin, 201)
+            .on(Channel)
+            .sends(|c| json_body(json!({"min_severity": "CRITICAL", "channel_id": c.id}))),
+        signed("DELETE", "/api/v1/routes/{id}", Admin, 204).on(Route),
+        signed("GET", "/api/v1/escalations", Viewer, 200),
+        signed("POST", "/api/v1/escalations", Admin, 201)
+            .on(Channel)
+            .sends(|c| {
+                json_body(json!({
+                    "name": format!("Matrix api policy {}", c.n),
+                    "levels": [{"after_minutes": 15, "channel_id": c.id}],
+                }))
+            }),
+        signed("DELETE", "/api/v1/escalations/{id}", Admin, 204).on(Escalation),
     ]
 }
 
@@ -452,6 +540,99 @@ struct ForeignIds {
     user: i64,
     token: i64,
     alert: i64,
+    channel: i64,
+    route: i64,
+    escalation: i64,
+    delivery: i64,
+}
+
+/// A channel to Runway's log: a test notification to it is sent without any network.
+async fn log_channel(app: &App, tenant: TenantId, name: &str) -> ChannelId {
+    let new = NewChannel {
+        name: name.to_owned(),
+        kind: ChannelKind::Log,
+        settings: ChannelSettings::default(),
+        secret: None,
+    };
+    app.store
+        .create_channel(tenant, &new, app.now)
+        .await
+        .unwrap()
+        .id
+}
+
+/// A routing rule sending every alert to `channel`.
+async fn route_to(app: &App, tenant: TenantId, channel: ChannelId) -> i64 {
+    let new = NewRoute {
+        kind: None,
+        min_severity: runway_core::Severity::Info,
+        customer_id: None,
+        channel_id: channel,
+    };
+    app.store
+        .create_route(tenant, &new, app.now)
+        .await
+        .unwrap()
+        .id
+        .0
+}
+
+/// An escalation policy notifying `channel` after half an hour.
+async fn escalation_to(app: &App, tenant: TenantId, channel: ChannelId, name: &str) -> i64 {
+    let new = NewEscalation {
+        name: name.to_owned(),
+        min_severity: runway_core::Severity::Critical,
+        levels: vec![EscalationLevel {
+            after_minutes: 30,
+            channel_id: channel,
+        }],
+    };
+    app.store
+        .create_escalation(tenant, &new, app.now)
+        .await
+        .unwrap()
+        .id
+        .0
+}
+
+/// A delivery refused for good: a new channel with a rule routing every alert to it, an
+/// alert on a new manual instance of `customer`, and every notification due then recorded as
+/// refused (as the worker would after a 4xx). Returns the delivery to the new channel.
+async fn failed_delivery(app: &App, tenant: TenantId, customer: CustomerId, n: usize) -> i64 {
+    let channel = log_channel(app, tenant, &format!("Refusing {n}")).await;
+    route_to(app, tenant, channel).await;
+    let new = NewInstance::new(customer, format!("Undelivered {n}"), None, Login::Manual);
+    let instance = app
+        .store
+        .create_instance(tenant, &new, app.now)
+        .await
+        .unwrap();
+    let alert = alert_on(app, tenant, instance.id).await;
+    let due = app
+        .store
+        .claim_deliveries(app.now, "matrix", std::time::Duration::from_mins(1), 1000)
+        .await
+        .unwrap();
+    let refused = AttemptOutcome::Failed {
+        error: "410 Gone".into(),
+    };
+    for row in &due {
+        app.store
+            .finish_delivery(&row.delivery, &refused, app.now)
+            .await
+            .unwrap();
+    }
+    let filter = DeliveryFilter {
+        alert: Some(runway_store::AlertId(alert)),
+        state: Some(DeliveryState::Failed),
+    };
+    let deliveries = app.store.deliveries(tenant, &filter, 100).await.unwrap();
+    deliveries
+        .iter()
+        .find(|d| d.channel_id == channel)
+        .unwrap_or_else(|| panic!("a failed delivery to the new channel: {deliveries:?}"))
+        .id
+        .0
 }
 
 /// Records a license expiring in five days on a manual instance: the recording path raises
@@ -687,6 +868,10 @@ async fn foreign_ids(app: &App) -> ForeignIds {
         .await
         .unwrap();
     let alert = alert_on(app, tenant, instance.id).await;
+    let channel = log_channel(app, tenant, "Other channel").await;
+    let route = route_to(app, tenant, channel).await;
+    let escalation = escalation_to(app, tenant, channel, "Other policy").await;
+    let delivery = failed_delivery(app, tenant, customer.id, 0).await;
     ForeignIds {
         alert,
         tenant,
@@ -694,6 +879,10 @@ async fn foreign_ids(app: &App) -> ForeignIds {
         customer: customer.id.0,
         user: user.id.0,
         token: token.id.0,
+        channel: channel.0,
+        route,
+        escalation,
+        delivery,
     }
 }
 
@@ -701,9 +890,16 @@ async fn foreign_ids(app: &App) -> ForeignIds {
 async fn snapshot(app: &App, tenant: TenantId) -> String {
     let store = &app.store;
     format!(
-        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
         store
             .alerts(tenant, &runway_store::AlertFilter::default(), 100)
+            .await
+            .unwrap(),
+        store.channels(tenant).await.unwrap(),
+        store.routes(tenant).await.unwrap(),
+        store.escalations(tenant).await.unwrap(),
+        store
+            .deliveries(tenant, &DeliveryFilter::default(), 100)
             .await
             .unwrap(),
         store.tenant(tenant).await.unwrap(),
@@ -781,6 +977,20 @@ async fn own_id(app: &App, fixtures: &Fixtures, target: Target, n: usize) -> Opt
                 .unwrap();
             alert_on(app, app.tenant, instance.id).await
         }
+        Target::Channel => {
+            log_channel(app, app.tenant, &format!("Throwaway channel {n}"))
+                .await
+                .0
+        }
+        Target::Route => {
+            let channel = log_channel(app, app.tenant, &format!("Routed {n}")).await;
+            route_to(app, app.tenant, channel).await
+        }
+        Target::Escalation => {
+            let channel = log_channel(app, app.tenant, &format!("Escalated {n}")).await;
+            escalation_to(app, app.tenant, channel, &format!("Throwaway policy {n}")).await
+        }
+        Target::Delivery => failed_delivery(app, app.tenant, fixtures.customer, n).await,
     })
 }
 
@@ -792,6 +1002,10 @@ fn foreign_id(ids: &ForeignIds, target: Target) -> Option<i64> {
         Target::NewUser => Some(ids.user),
         Target::OthersToken => Some(ids.token),
         Target::Alert => Some(ids.alert),
+        Target::Channel => Some(ids.channel),
+        Target::Route => Some(ids.route),
+        Target::Escalation => Some(ids.escalation),
+        Target::Delivery => Some(ids.delivery),
     }
 }
 

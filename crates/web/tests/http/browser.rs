@@ -10,7 +10,7 @@ use crate::helpers::{App, PASSWORD, spawn_app};
 use crate::status::{date_in, expected};
 
 /// Where screenshots go: the workspace's `target/screenshots/`.
-fn screenshot_dir() -> PathBuf {
+pub(crate) fn screenshot_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(
             || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"),
@@ -20,7 +20,7 @@ fn screenshot_dir() -> PathBuf {
 }
 
 /// `rgb(r, g, b)` or `rgba(r, g, b, a)` → (r, g, b).
-fn rgb(css: &str) -> (u8, u8, u8) {
+pub(crate) fn rgb(css: &str) -> (u8, u8, u8) {
     let inner = css
         .trim_start_matches("rgba(")
         .trim_start_matches("rgb(")
@@ -33,7 +33,7 @@ fn rgb(css: &str) -> (u8, u8, u8) {
     (parts[0], parts[1], parts[2])
 }
 
-async fn sign_in(chrome: &Chromium, app: &App, email: &str) {
+pub(crate) async fn sign_in(chrome: &Chromium, app: &App, email: &str) {
     chrome.goto(&format!("{}/", app.base)).await.unwrap();
     assert!(
         chrome.current_url().await.unwrap().contains("/login"),

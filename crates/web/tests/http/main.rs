@@ -13,6 +13,8 @@ mod api;
 mod audit;
 mod authz_matrix;
 mod browser;
+mod browser_alerts;
+mod delivery;
 mod health;
 mod helpers;
 mod instances;
