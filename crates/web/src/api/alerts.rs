@@ -106,10 +106,12 @@ pub struct AlertParams {
     pub severity: Option<String>,
     /// `license_expiry` or `not_read`.
     pub kind: Option<String>,
-    /// Only this customer's instances (id).
-    pub customer: Option<i64>,
-    /// Only this instance's (id).
-    pub instance: Option<i64>,
+    /// Only this customer's instances (id; blank: every customer).
+    #[param(value_type = Option<i64>)]
+    pub customer: Option<String>,
+    /// Only this instance's (id; blank: every instance).
+    #[param(value_type = Option<i64>)]
+    pub instance: Option<String>,
 }
 
 /// A query parameter that was given and is not blank.
@@ -122,6 +124,15 @@ impl AlertParams {
     pub(crate) fn filter(&self) -> Result<AlertFilter, WebError> {
         let bad = |name: &str, value: &str, allowed: &str| {
             WebError::Invalid(format!("{name} must be one of {allowed}, not {value:?}"))
+        };
+        let id = |name: &str, value: Option<&String>| {
+            present(value)
+                .map(|v| {
+                    v.parse::<i64>().map_err(|_| {
+                        WebError::Invalid(format!("{name} must be a {name} id, not {v:?}"))
+                    })
+                })
+                .transpose()
         };
         Ok(AlertFilter {
             state: present(self.state.as_ref())
@@ -140,8 +151,8 @@ impl AlertParams {
                     AlertKind::from_str(v).map_err(|_| bad("kind", v, "license_expiry, not_read"))
                 })
                 .transpose()?,
-            customer: self.customer.map(CustomerId),
-            instance: self.instance.map(InstanceId),
+            customer: id("customer", self.customer.as_ref())?.map(CustomerId),
+            instance: id("instance", self.instance.as_ref())?.map(InstanceId),
         })
     }
 }

@@ -80,7 +80,7 @@ impl Action {
     fn describe(self) -> &'static str {
         match self {
             Action::Read => "refresh licenses or read PBXs",
-            Action::Edit => "change customers, instances or settings",
+            Action::Edit => "change customers, instances, alert channels or settings",
             Action::ManageUsers => "manage users",
             Action::ReadAudit => "read the audit log",
         }

@@ -1,5 +1,5 @@
 //! The alerts page: open and acknowledged alerts (or those of a chosen state), filtered by
-//! severity and kind; technicians and up acknowledge them here.
+//! severity, kind and customer; technicians and up acknowledge them here.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -23,6 +23,16 @@ pub(crate) struct AlertsPage {
     state: String,
     severity: String,
     kind: String,
+    /// The customers to filter by, and the one chosen.
+    customers: Vec<runway_store::Customer>,
+    customer: Option<i64>,
+}
+
+impl AlertsPage {
+    /// Whether the customer filter is on this customer.
+    fn customer_selected(&self, customer: &runway_store::Customer) -> bool {
+        self.customer == Some(customer.id.0)
+    }
 }
 
 /// ` selected` when a filter's current value is this option's.
@@ -40,12 +50,19 @@ pub(crate) async fn page(
     Query(params): Query<AlertParams>,
 ) -> Result<AlertsPage, WebError> {
     let alerts = list_for(&state, &caller, &params).await?;
+    let customers = state.store.customers(caller.tenant.id).await?;
     Ok(AlertsPage {
         chrome: Chrome::of(&caller),
         alerts,
         state: params.state.unwrap_or_default(),
         severity: params.severity.unwrap_or_default(),
         kind: params.kind.unwrap_or_default(),
+        customers,
+        // A customer that is not a number was refused by `list_for` above.
+        customer: params
+            .customer
+            .as_deref()
+            .and_then(|c| c.trim().parse().ok()),
     })
 }
 

@@ -66,7 +66,7 @@ async fn render(
         state,
         caller,
         &crate::api::alerts::AlertParams {
-            instance: Some(id.0),
+            instance: Some(id.0.to_string()),
             ..crate::api::alerts::AlertParams::default()
         },
     )

@@ -111,4 +111,15 @@ async fn reminders_open_on_reading_are_acknowledged_and_resolve_after_a_refresh(
         "{}",
         wrong.body
     );
+    // The page's filter form sends a blank customer for "any": that is no filter, and a
+    // customer that is not an id is refused by name.
+    let any = viewer.get("/alerts?state=resolved&customer=&kind=").await;
+    assert_eq!(any.status, 200, "{}", any.body);
+    assert!(any.body.contains("renewed: new expiry"), "{}", any.body);
+    let wrong = viewer.get("/api/v1/alerts?customer=bravo").await;
+    assert_eq!(wrong.status, 422);
+    assert_eq!(
+        wrong.json()["error"],
+        "customer must be a customer id, not \"bravo\""
+    );
 }
