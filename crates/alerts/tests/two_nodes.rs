@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, reason = "a panic is a failed test")]
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,10 +23,10 @@ const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const PBXS: usize = 40;
 
 fn scenario(now: Timestamp) -> Scenario {
-    let toml: String = (0..PBXS)
-        .map(|n| {
-            format!(
-                r#"
+    let toml = (0..PBXS).fold(String::new(), |mut toml, n| {
+        let _ = write!(
+            toml,
+            r#"
 [[pbx]]
 id = "pbx-{n}"
 customer = "Customer {c}"
@@ -34,11 +35,11 @@ login = {{ kind = "client_credentials", client_id = "runway", client_secret = "s
 product_code = "3CXPSPROFENTSPLA"
 expiry = "+{days}d"
 "#,
-                c = n % 5,
-                days = 1 + n % 9,
-            )
-        })
-        .collect();
+            c = n % 5,
+            days = 1 + n % 9,
+        );
+        toml
+    });
     Scenario::parse(&toml, ScenarioFormat::Toml, "two-nodes.toml", now).unwrap()
 }
 
