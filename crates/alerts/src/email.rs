@@ -8,7 +8,7 @@
 //! platform's roots, with rustls and ring.
 //!
 //! ## One thread per series
-//! - **Subject**: the same for every mail of a series ("[Runway] License for pbx-01 (Acme)
+//! - **Subject**: the same for every mail of a series ("\[Runway\] License for pbx-01 (Acme)
 //!   expires 2026-12-01"), because mail clients thread by subject too; what changed is in the
 //!   body.
 //! - **Message-ID**: `<{first 128 bits of SHA-256 of the idempotency key}@runway>`: unique per

@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use jiff::{SignedDuration, Timestamp};
 use runway_clock::Clock;
-use runway_store::{AttemptOutcome, DueDelivery, Store, StoreError};
+use runway_store::{AttemptOutcome, ChannelKind, DueDelivery, Store, StoreError};
 
 use crate::notifier::{Attempt, notifier_for};
 
@@ -102,6 +102,10 @@ fn jitter(row: i64, attempts: u32) -> f64 {
     x ^= x >> 33;
     f64::from(u32::try_from(x % 10_001).unwrap_or(0)) / 10_000.0
 }
+
+/// How often the loop looks for Alertmanager alerts to re-send (each is re-sent only once
+/// [`crate::alertmanager::RESEND_EVERY`] has passed since it was last told).
+const RESEND_ROUND: SignedDuration = SignedDuration::from_mins(1);
 
 /// What one step did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -208,6 +212,48 @@ impl Worker {
         }
     }
 
+    /// One step of keeping Alertmanager's alerts firing: re-sends the last trigger of every
+    /// unresolved alert that Alertmanager was last told about [`crate::alertmanager::RESEND_EVERY`]
+    /// or longer ago (it resolves an alert by itself once its `endsAt` passes). A re-send is not
+    /// a new notification: its outbox row stays sent, a failure is logged and the next round
+    /// tries again — two lost rounds in a row still leave the alert firing. Returns how many
+    /// re-sends Alertmanager took.
+    pub async fn resend_active(&self) -> Result<usize, StoreError> {
+        let due = self
+            .store
+            .claim_resends(
+                self.clock.now(),
+                ChannelKind::Alertmanager,
+                crate::alertmanager::RESEND_EVERY,
+                self.config.batch,
+            )
+            .await?;
+        let mut taken = 0;
+        for row in due {
+            let channel = &row.target.channel;
+            let attempt = match notifier_for(&row.target, &self.http, Arc::clone(&self.clock)) {
+                Ok(notifier) => {
+                    let sent = notifier.notify(&row.delivery.notice, row.reference.as_deref());
+                    tokio::time::timeout(self.config.attempt_timeout, sent)
+                        .await
+                        .unwrap_or_else(|_| Attempt::retry("no answer in time"))
+                }
+                Err(err) => Attempt::permanent(format!("the channel is not usable: {err}")),
+            };
+            match attempt.error() {
+                None => taken += 1,
+                Some(error) => tracing::warn!(
+                    channel = %channel.name,
+                    key = %row.delivery.notice.idempotency_key,
+                    error = %error,
+                    "Alertmanager did not take the re-send of a firing alert; the next round \
+                     tries again"
+                ),
+            }
+        }
+        Ok(taken)
+    }
+
     /// One attempt at one claimed row, and its record.
     async fn attempt(&self, due: DueDelivery) -> Result<AttemptOutcome, StoreError> {
         let delivery = &due.delivery;
@@ -284,7 +330,15 @@ impl Worker {
     /// the loop goes on.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         let mut shutdown = std::pin::pin!(shutdown);
+        let mut resent_at: Option<Timestamp> = None;
         loop {
+            let now = self.clock.now();
+            if resent_at.is_none_or(|at| now.duration_since(at) >= RESEND_ROUND) {
+                resent_at = Some(now);
+                if let Err(err) = self.resend_active().await {
+                    tracing::error!(error = %err, "cannot re-send Alertmanager's firing alerts");
+                }
+            }
             let busy = match self.deliver_due().await {
                 Ok(report) => report.claimed > 0,
                 Err(err) => {

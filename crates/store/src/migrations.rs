@@ -59,6 +59,11 @@ const SQLITE: &[Step] = &[
         "delivery",
         include_str!("../migrations/sqlite/0009_delivery.sql"),
     ),
+    (
+        10,
+        "resend",
+        include_str!("../migrations/sqlite/0010_resend.sql"),
+    ),
 ];
 
 const POSTGRES: &[Step] = &[
@@ -106,6 +111,11 @@ const POSTGRES: &[Step] = &[
         9,
         "delivery",
         include_str!("../migrations/postgres/0009_delivery.sql"),
+    ),
+    (
+        10,
+        "resend",
+        include_str!("../migrations/postgres/0010_resend.sql"),
     ),
 ];
 

@@ -594,6 +594,19 @@ pub trait Deliveries: Send + Sync {
         max: u32,
     ) -> Result<Vec<crate::delivery::DueDelivery>>;
 
+    /// The worker's re-send claim (unscoped), for channels of `kind` that forget a firing
+    /// alert unless told again (Alertmanager): up to `max` sent triggers whose alert is not
+    /// resolved, that are the last trigger sent to their channel for that alert, and that were
+    /// sent or last re-sent at or before `now - every`. Each is marked re-sent at `now` as it is
+    /// claimed, so nodes do not re-send the same one at once. Its row stays sent.
+    async fn claim_resends(
+        &self,
+        now: Timestamp,
+        kind: crate::delivery::ChannelKind,
+        every: std::time::Duration,
+        max: u32,
+    ) -> Result<Vec<crate::delivery::DueDelivery>>;
+
     /// Records the outcome of one attempt at a claimed row (after the attempt).
     async fn finish_delivery(
         &self,

@@ -626,6 +626,52 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    /// The claimed rows `ids`, with their channels (secrets opened) and references.
+    async fn due_rows(&self, tx: &mut Tx, claimed: &[(i64,)]) -> Result<Vec<DueDelivery>> {
+        let placeholders: Vec<String> = (1..=claimed.len()).map(|n| format!("${n}")).collect();
+        let mut select = Sql::new(format!(
+            "{DELIVERY_SELECT} WHERE d.id IN ({}) ORDER BY d.not_before, d.id",
+            placeholders.join(", ")
+        ));
+        for (id,) in claimed {
+            select = select.bind(*id);
+        }
+        let rows: Vec<DeliveryRow> = tx.all(select).await?;
+        let mut due = Vec::with_capacity(rows.len());
+        for row in rows {
+            let delivery = Delivery::try_from(row)?;
+            let channel: ChannelRow = tx
+                .one(
+                    Sql::new(format!("{CHANNEL_SELECT} WHERE tenant_id = $1 AND id = $2"))
+                        .bind(delivery.tenant_id.0)
+                        .bind(delivery.channel_id.0),
+                )
+                .await?;
+            let reference: Option<(String,)> = tx
+                .optional(
+                    Sql::new(
+                        "SELECT reference FROM channel_references WHERE tenant_id = $1 \
+                         AND channel_id = $2 AND series_key = $3",
+                    )
+                    .bind(delivery.tenant_id.0)
+                    .bind(delivery.channel_id.0)
+                    .bind(delivery.notice.series_key.clone()),
+                )
+                .await?;
+            due.push(DueDelivery {
+                target: ChannelTarget {
+                    channel: channel.channel()?,
+                    secret: self.open_channel_secret(&channel)?,
+                },
+                reference: reference.map(|(r,)| r),
+                delivery,
+            });
+        }
+        Ok(due)
+    }
+}
+
 #[async_trait]
 impl Deliveries for SqlStore {
     async fn create_channel(
@@ -894,45 +940,53 @@ impl Deliveries for SqlStore {
             tx.commit().await?;
             return Ok(Vec::new());
         }
-        let placeholders: Vec<String> = (1..=claimed.len()).map(|n| format!("${n}")).collect();
-        let mut select = Sql::new(format!(
-            "{DELIVERY_SELECT} WHERE d.id IN ({}) ORDER BY d.not_before, d.id",
-            placeholders.join(", ")
-        ));
-        for (id,) in &claimed {
-            select = select.bind(*id);
+        let due = self.due_rows(&mut tx, &claimed).await?;
+        tx.commit().await?;
+        Ok(due)
+    }
+
+    async fn claim_resends(
+        &self,
+        now: Timestamp,
+        kind: ChannelKind,
+        every: Duration,
+        max: u32,
+    ) -> Result<Vec<DueDelivery>> {
+        if max == 0 {
+            return Ok(Vec::new());
         }
-        let rows: Vec<DeliveryRow> = tx.all(select).await?;
-        let mut due = Vec::with_capacity(rows.len());
-        for row in rows {
-            let delivery = Delivery::try_from(row)?;
-            let channel: ChannelRow = tx
-                .one(
-                    Sql::new(format!("{CHANNEL_SELECT} WHERE tenant_id = $1 AND id = $2"))
-                        .bind(delivery.tenant_id.0)
-                        .bind(delivery.channel_id.0),
+        let now_s = seconds(now);
+        let cutoff = now_s.saturating_sub(duration_secs(every));
+        let mut tx = self.db.begin().await?;
+        // The outer condition is checked again on the row itself, so on PostgreSQL a node that
+        // waited for another's update of the same row finds it re-sent and leaves it.
+        let claimed: Vec<(i64,)> = tx
+            .all(
+                Sql::new(
+                    "UPDATE deliveries SET resent_at = $1 WHERE id IN (SELECT d.id \
+                     FROM deliveries d JOIN channels c ON c.tenant_id = d.tenant_id \
+                     AND c.id = d.channel_id JOIN alerts a ON a.tenant_id = d.tenant_id \
+                     AND a.id = d.alert_id WHERE c.kind = $2 AND c.enabled \
+                     AND d.action = 'trigger' AND d.state = 'sent' AND a.state <> 'resolved' \
+                     AND COALESCE(d.resent_at, d.sent_at) <= $3 AND NOT EXISTS (SELECT 1 \
+                     FROM deliveries e WHERE e.tenant_id = d.tenant_id \
+                     AND e.channel_id = d.channel_id AND e.alert_id = d.alert_id \
+                     AND e.action = 'trigger' AND e.id > d.id \
+                     AND e.state IN ('sent', 'pending')) \
+                     ORDER BY COALESCE(d.resent_at, d.sent_at), d.id LIMIT $4) \
+                     AND COALESCE(resent_at, sent_at) <= $3 RETURNING id",
                 )
-                .await?;
-            let reference: Option<(String,)> = tx
-                .optional(
-                    Sql::new(
-                        "SELECT reference FROM channel_references WHERE tenant_id = $1 \
-                         AND channel_id = $2 AND series_key = $3",
-                    )
-                    .bind(delivery.tenant_id.0)
-                    .bind(delivery.channel_id.0)
-                    .bind(delivery.notice.series_key.clone()),
-                )
-                .await?;
-            due.push(DueDelivery {
-                target: ChannelTarget {
-                    channel: channel.channel()?,
-                    secret: self.open_channel_secret(&channel)?,
-                },
-                reference: reference.map(|(r,)| r),
-                delivery,
-            });
-        }
+                .bind(now_s)
+                .bind(kind.as_str())
+                .bind(cutoff)
+                .bind(i64::from(max.min(MAX_CLAIM_BATCH))),
+            )
+            .await?;
+        let due = if claimed.is_empty() {
+            Vec::new()
+        } else {
+            self.due_rows(&mut tx, &claimed).await?
+        };
         tx.commit().await?;
         Ok(due)
     }

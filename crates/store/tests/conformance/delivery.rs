@@ -526,6 +526,84 @@ async fn nodes_claiming_at_once_each_get_different_rows(h: Harness) {
     assert_eq!(total, 20);
 }
 
+async fn an_open_alerts_last_trigger_is_re_sent_to_alertmanager_until_it_resolves(h: Harness) {
+    let (t, pbx) = setup(&h).await;
+    let store = h.store();
+    let alertmanager = store
+        .create_channel(
+            t,
+            &NewChannel {
+                name: "Alertmanager".to_owned(),
+                kind: ChannelKind::Alertmanager,
+                settings: ChannelSettings {
+                    url: Some("http://127.0.0.1:9".to_owned()),
+                    ..ChannelSettings::default()
+                },
+                secret: None,
+            },
+            at("2026-01-01T00:00:00Z"),
+        )
+        .await
+        .unwrap()
+        .id;
+    channel(store, t, "Log", None).await;
+    read(store, t, pbx, at("2026-03-12T15:00:00Z"), EXPIRY).await;
+    for d in claim(store, "2026-03-12T15:00:01Z").await {
+        sent(store, &d, "2026-03-12T15:00:02Z").await;
+    }
+    let resends = |when: &'static str| async move {
+        store
+            .claim_resends(
+                at(when),
+                ChannelKind::Alertmanager,
+                Duration::from_mins(15),
+                100,
+            )
+            .await
+            .unwrap()
+    };
+    assert!(
+        resends("2026-03-12T15:10:00Z").await.is_empty(),
+        "not due yet"
+    );
+    let due = resends("2026-03-12T15:15:02Z").await;
+    assert_eq!(due.len(), 1, "only the Alertmanager channel's: {due:?}");
+    assert_eq!(due[0].delivery.channel_id, alertmanager);
+    assert_eq!(due[0].delivery.notice.stage, "milestone:10");
+    assert_eq!(due[0].delivery.state, DeliveryState::Sent);
+    assert!(
+        resends("2026-03-12T15:15:03Z").await.is_empty(),
+        "claimed once, by one node"
+    );
+    assert_eq!(
+        resends("2026-03-12T15:30:02Z").await.len(),
+        1,
+        "a quarter hour on"
+    );
+
+    // The series escalates: while the 3-day trigger waits, the 10-day one is not re-sent;
+    // once it went out, only it is.
+    read(store, t, pbx, at("2026-03-17T15:00:00Z"), EXPIRY).await;
+    assert!(resends("2026-03-17T15:00:01Z").await.is_empty());
+    for d in claim(store, "2026-03-17T15:00:01Z").await {
+        sent(store, &d, "2026-03-17T15:00:02Z").await;
+    }
+    let due = resends("2026-03-17T15:15:02Z").await;
+    assert_eq!(due.len(), 1, "{due:?}");
+    assert_eq!(due[0].delivery.notice.stage, "milestone:3");
+
+    // Renewed: a resolved alert is never re-sent.
+    read(
+        store,
+        t,
+        pbx,
+        at("2026-03-17T16:00:00Z"),
+        "2027-03-20T12:00:00Z",
+    )
+    .await;
+    assert!(resends("2026-03-18T00:00:00Z").await.is_empty());
+}
+
 conformance!(
     a_fired_alert_queues_one_delivery_per_channel_and_its_resolve_follows,
     a_resolve_never_overtakes_its_trigger_and_retries_wait_their_turn,
@@ -533,4 +611,5 @@ conformance!(
     escalation_waits_and_acknowledging_cancels_it,
     failed_deliveries_are_retried_by_hand_within_the_tenant_only,
     nodes_claiming_at_once_each_get_different_rows,
+    an_open_alerts_last_trigger_is_re_sent_to_alertmanager_until_it_resolves,
 );

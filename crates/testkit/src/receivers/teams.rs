@@ -49,7 +49,7 @@ const ACTION_TYPES: &[&str] = &[
 
 /// A Teams Workflows webhook that checks every card (see [`crate::receivers`]).
 ///
-/// Success is `202` with an empty body [GTN]. A malformed request gets `404` (another path),
+/// Success is `202` with an empty body \[GTN\]. A malformed request gets `404` (another path),
 /// `401`/`403` (missing/wrong `sig`), `413` (over 28 KB) or `400`; the error bodies are this
 /// fake's own `{"error":{"code":…,"message":…}}`, as the real service queues a bad card with 202
 /// and fails only inside the flow run (§3 "Responses").
