@@ -149,6 +149,17 @@ pub struct AlertFilter {
     pub customer: Option<crate::ids::CustomerId>,
 }
 
+/// An instance's unresolved alerts, as the License Status row shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlertBadge {
+    /// The instance.
+    pub instance_id: InstanceId,
+    /// How many of its alerts are open or acknowledged.
+    pub unresolved: u32,
+    /// The most severe of them.
+    pub severity: Severity,
+}
+
 /// What one evaluation changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AlertsChanged {

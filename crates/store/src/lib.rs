@@ -65,8 +65,8 @@ use std::time::Duration;
 
 pub use access::{ApiToken, Authenticated, NewApiToken, Session};
 pub use alert::{
-    Alert, AlertEvent, AlertFilter, AlertKind, AlertResolution, AlertState, AlertsChanged,
-    parse_stage, stage_text,
+    Alert, AlertBadge, AlertEvent, AlertFilter, AlertKind, AlertResolution, AlertState,
+    AlertsChanged, parse_stage, stage_text,
 };
 pub use audit::{AuditEntry, AuditVia, NewAuditEntry, Pruned};
 pub use customer::{Customer, CustomerDraft};

@@ -505,6 +505,9 @@ pub trait Alerts: Send + Sync {
     /// first, then the most recently changed.
     async fn alerts(&self, tenant: TenantId, filter: &AlertFilter, max: u32) -> Result<Vec<Alert>>;
 
+    /// Every instance of the tenant with unresolved alerts: how many, and the most severe.
+    async fn alert_badges(&self, tenant: TenantId) -> Result<Vec<crate::alert::AlertBadge>>;
+
     /// One alert with its timeline, oldest step first.
     async fn alert(
         &self,

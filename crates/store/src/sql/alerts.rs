@@ -20,8 +20,8 @@ use super::rows::{TENANT_COLUMNS, TenantRow, corrupt, instant, seconds};
 use super::{SqlStore, limit, missing};
 use crate::LoginKind;
 use crate::alert::{
-    Alert, AlertEvent, AlertFilter, AlertKind, AlertResolution, AlertState, AlertsChanged,
-    parse_stage, stage_text,
+    Alert, AlertBadge, AlertEvent, AlertFilter, AlertKind, AlertResolution, AlertState,
+    AlertsChanged, parse_stage, stage_text,
 };
 use crate::error::{Result, StoreError};
 use crate::ids::{AlertId, InstanceId, TenantId};
@@ -624,6 +624,40 @@ impl Alerts for SqlStore {
         }
         let rows: Vec<AlertRow> = self.db.read_all(query).await?;
         rows.into_iter().map(Alert::try_from).collect()
+    }
+
+    async fn alert_badges(&self, tenant: TenantId) -> Result<Vec<AlertBadge>> {
+        // Grouped by severity too: the text does not sort by how severe it is, core's type does.
+        let rows: Vec<(i64, String, i64)> = self
+            .db
+            .read_all(
+                Sql::new(
+                    "SELECT instance_id, severity, COUNT(*) FROM alerts WHERE tenant_id = $1 \
+                     AND state <> 'resolved' GROUP BY instance_id, severity \
+                     ORDER BY instance_id",
+                )
+                .bind(tenant.0),
+            )
+            .await?;
+        let mut badges: Vec<AlertBadge> = Vec::new();
+        for (instance, severity, count) in rows {
+            let severity: Severity = severity
+                .parse()
+                .map_err(|err: String| corrupt("an alert of instance", instance, err))?;
+            let count = u32::try_from(count).unwrap_or(u32::MAX);
+            match badges.last_mut() {
+                Some(badge) if badge.instance_id.0 == instance => {
+                    badge.unresolved = badge.unresolved.saturating_add(count);
+                    badge.severity = badge.severity.max(severity);
+                }
+                _ => badges.push(AlertBadge {
+                    instance_id: InstanceId(instance),
+                    unresolved: count,
+                    severity,
+                }),
+            }
+        }
+        Ok(badges)
     }
 
     async fn alert(&self, tenant: TenantId, alert: AlertId) -> Result<(Alert, Vec<AlertEvent>)> {

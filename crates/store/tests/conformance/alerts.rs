@@ -331,6 +331,60 @@ async fn evaluations_racing_on_the_same_day_fire_each_stage_once(h: Harness) {
     assert_eq!(timeline.len(), 1, "{timeline:?}");
 }
 
+async fn badges_count_each_instances_unresolved_alerts_with_the_most_severe(h: Harness) {
+    let (t, stale) = setup(&h, "2026-03-10T08:00").await;
+    let store = h.store();
+    let c = customer(store, t, "Beta").await;
+    let renewed = instance(store, t, c, "pbx-b", local("2026-03-10T08:00"))
+        .await
+        .id;
+    read_at(store, t, renewed, local("2026-03-10T08:00"), EXPIRY).await;
+    // pbx-b renews the next day, which resolves its reminder; pbx is not read again.
+    read_at(
+        store,
+        t,
+        renewed,
+        local("2026-03-11T09:00"),
+        "2027-03-20T04:30:00Z",
+    )
+    .await;
+    let mut settings = store.tenant(t).await.unwrap().settings;
+    settings.not_read_after_hours = 24;
+    store.update_tenant(t, &settings).await.unwrap();
+    store
+        .evaluate_alerts(local("2026-03-12T08:00"))
+        .await
+        .unwrap();
+    let reminder = open_alerts(store, t)
+        .await
+        .into_iter()
+        .find(|alert| alert.kind == AlertKind::LicenseExpiry)
+        .unwrap();
+    // Acknowledged is still unresolved.
+    store
+        .acknowledge_alert(
+            t,
+            reminder.id,
+            "tech@acme.example",
+            local("2026-03-12T09:00"),
+        )
+        .await
+        .unwrap();
+
+    let badges = store.alert_badges(t).await.unwrap();
+    assert_eq!(
+        badges,
+        vec![runway_store::AlertBadge {
+            instance_id: stale,
+            unresolved: 2,
+            severity: Severity::Warning,
+        }],
+        "pbx's 10-day INFO and its WARNING \"not read\"; pbx-b's reminder resolved"
+    );
+    let other = crate::harness::tenant(store, "Other MSP").await;
+    assert!(store.alert_badges(other).await.unwrap().is_empty());
+}
+
 conformance!(
     a_series_fires_ten_three_one_and_lapse_once_each_on_the_local_day,
     catch_up_fires_only_the_nearest_milestone_and_the_skipped_never_fire,
@@ -339,4 +393,5 @@ conformance!(
     not_read_is_raised_once_and_resolves_on_the_next_successful_read,
     acknowledging_holds_until_the_next_milestone_and_tenants_never_see_each_other,
     evaluations_racing_on_the_same_day_fire_each_stage_once,
+    badges_count_each_instances_unresolved_alerts_with_the_most_severe,
 );

@@ -22,7 +22,7 @@ pub(crate) struct StatusPage {
     filter_q: String,
     filtered: bool,
     /// Open and acknowledged alerts per instance: (how many, the most severe, lower case).
-    alerts: std::collections::HashMap<i64, (usize, String)>,
+    alerts: std::collections::HashMap<i64, (u32, String)>,
 }
 
 impl StatusPage {
@@ -44,19 +44,16 @@ pub(crate) async fn page(
     let fleet = state.store.fleet(tenant).await?;
     let customers = state.store.customers(tenant).await?;
     let view = fleet_view(&fleet, &caller.tenant, state.now(), &filter);
-    let mut alerts: std::collections::HashMap<i64, (usize, runway_core::Severity)> =
-        std::collections::HashMap::new();
-    for alert in state
+    let alerts = state
         .store
-        .alerts(tenant, &runway_store::AlertFilter::default(), 10_000)
+        .alert_badges(tenant)
         .await?
-    {
-        let entry = alerts
-            .entry(alert.instance_id.0)
-            .or_insert((0, alert.severity));
-        entry.0 += 1;
-        entry.1 = entry.1.max(alert.severity);
-    }
+        .into_iter()
+        .map(|badge| {
+            let severity = badge.severity.to_string().to_lowercase();
+            (badge.instance_id.0, (badge.unresolved, severity))
+        })
+        .collect();
     let text = |o: &Option<String>| o.clone().unwrap_or_default().trim().to_owned();
     let filter_customer = text(&filter.customer);
     let filter_band = text(&filter.band);
@@ -69,9 +66,6 @@ pub(crate) async fn page(
         filter_customer,
         filter_band,
         filter_q,
-        alerts: alerts
-            .into_iter()
-            .map(|(id, (n, severity))| (id, (n, severity.to_string().to_lowercase())))
-            .collect(),
+        alerts,
     })
 }

@@ -46,6 +46,32 @@ async fn reminders_open_on_reading_are_acknowledged_and_resolve_after_a_refresh(
         by_instance(&open, "warning").is_none(),
         "45 days out: nothing"
     );
+    // The License Status row shows each instance's unresolved alerts, linked to them.
+    let status = viewer.get("/").await;
+    assert_eq!(status.status, 200);
+    let badge = |pbx: &str| format!("href=\"/alerts?instance={}\"", app.id(pbx).0);
+    let overdue = status
+        .body
+        .split(&badge("overdue"))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        overdue.starts_with(" title=\"unresolved alerts\">1 alert</a>"),
+        "{}",
+        status.body
+    );
+    assert!(
+        status.body.contains(&format!(
+            "severity-critical alert-badge\" {}",
+            badge("overdue")
+        )),
+        "{}",
+        status.body
+    );
+    assert!(
+        !status.body.contains(&badge("warning")),
+        "45 days out: no badge"
+    );
 
     // Viewers read; technicians acknowledge.
     let id = tomorrow["id"].as_i64().unwrap();
