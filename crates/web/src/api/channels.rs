@@ -270,6 +270,76 @@ pub(crate) async fn test_channel_as(
     })
 }
 
+/// What a change to the delivery settings names: a channel, a routing rule or an escalation
+/// policy, by id.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Setting {
+    /// A channel (with its rules and queued notifications).
+    Channel(ChannelId),
+    /// A routing rule.
+    Route(RouteId),
+    /// An escalation policy.
+    Escalation(EscalationId),
+}
+
+/// Creates a channel as the caller (admin and up): what the page's form and the API share.
+pub(crate) async fn create_channel_as(
+    state: &AppState,
+    caller: &Caller,
+    new: &NewChannelBody,
+) -> Result<Channel, WebError> {
+    caller.require(Action::Edit)?;
+    let new = new.channel()?;
+    Ok(state
+        .store
+        .create_channel(caller.tenant.id, &new, state.now())
+        .await?)
+}
+
+/// Adds a routing rule as the caller (admin and up).
+pub(crate) async fn create_route_as(
+    state: &AppState,
+    caller: &Caller,
+    new: &RouteView,
+) -> Result<Route, WebError> {
+    caller.require(Action::Edit)?;
+    let new = new.route()?;
+    Ok(state
+        .store
+        .create_route(caller.tenant.id, &new, state.now())
+        .await?)
+}
+
+/// Adds an escalation policy as the caller (admin and up).
+pub(crate) async fn create_escalation_as(
+    state: &AppState,
+    caller: &Caller,
+    new: &EscalationView,
+) -> Result<Escalation, WebError> {
+    caller.require(Action::Edit)?;
+    let new = new.escalation()?;
+    Ok(state
+        .store
+        .create_escalation(caller.tenant.id, &new, state.now())
+        .await?)
+}
+
+/// Deletes a channel, a routing rule or an escalation policy as the caller (admin and up).
+pub(crate) async fn delete_as(
+    state: &AppState,
+    caller: &Caller,
+    setting: Setting,
+) -> Result<(), WebError> {
+    caller.require(Action::Edit)?;
+    let tenant = caller.tenant.id;
+    match setting {
+        Setting::Channel(id) => state.store.delete_channel(tenant, id).await?,
+        Setting::Route(id) => state.store.delete_route(tenant, id).await?,
+        Setting::Escalation(id) => state.store.delete_escalation(tenant, id).await?,
+    }
+    Ok(())
+}
+
 /// The tenant's channels.
 #[utoipa::path(get, path = "/channels", tag = "delivery",
     responses((status = 200, body = Vec<ChannelView>)))]
@@ -292,10 +362,7 @@ pub(crate) async fn create(
 ) -> Result<(StatusCode, Json<ChannelView>), ApiError> {
     caller.require(Action::Edit)?;
     let new: NewChannelBody = body(&bytes)?;
-    let channel = state
-        .store
-        .create_channel(caller.tenant.id, &new.channel()?, state.now())
-        .await?;
+    let channel = create_channel_as(&state, &caller, &new).await?;
     Ok((StatusCode::CREATED, Json(channel_view(&channel))))
 }
 
@@ -307,11 +374,8 @@ pub(crate) async fn delete(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Action::Edit)?;
-    state
-        .store
-        .delete_channel(caller.tenant.id, ChannelId(path_id(&id)?))
-        .await?;
+    let id = ChannelId(path_id(&id)?);
+    delete_as(&state, &caller, Setting::Channel(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -408,10 +472,7 @@ pub(crate) async fn create_route(
 ) -> Result<(StatusCode, Json<RouteView>), ApiError> {
     caller.require(Action::Edit)?;
     let new: RouteView = body(&bytes)?;
-    let route = state
-        .store
-        .create_route(caller.tenant.id, &new.route()?, state.now())
-        .await?;
+    let route = create_route_as(&state, &caller, &new).await?;
     Ok((StatusCode::CREATED, Json(route_view(&route))))
 }
 
@@ -423,11 +484,8 @@ pub(crate) async fn delete_route(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Action::Edit)?;
-    state
-        .store
-        .delete_route(caller.tenant.id, RouteId(path_id(&id)?))
-        .await?;
+    let id = RouteId(path_id(&id)?);
+    delete_as(&state, &caller, Setting::Route(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -453,6 +511,24 @@ pub struct EscalationView {
     pub min_severity: Option<String>,
     /// The levels, in order of their wait.
     pub levels: Vec<LevelView>,
+}
+
+impl EscalationView {
+    /// The policy to create, or a message naming the field that is wrong.
+    pub(crate) fn escalation(&self) -> Result<NewEscalation, WebError> {
+        Ok(NewEscalation {
+            name: self.name.clone(),
+            min_severity: severity_of(self.min_severity.as_ref())?,
+            levels: self
+                .levels
+                .iter()
+                .map(|l| EscalationLevel {
+                    after_minutes: l.after_minutes,
+                    channel_id: ChannelId(l.channel_id),
+                })
+                .collect(),
+        })
+    }
 }
 
 fn escalation_view(escalation: &Escalation) -> EscalationView {
@@ -494,25 +570,7 @@ pub(crate) async fn create_escalation(
 ) -> Result<(StatusCode, Json<EscalationView>), ApiError> {
     caller.require(Action::Edit)?;
     let new: EscalationView = body(&bytes)?;
-    let escalation = state
-        .store
-        .create_escalation(
-            caller.tenant.id,
-            &NewEscalation {
-                name: new.name.clone(),
-                min_severity: severity_of(new.min_severity.as_ref())?,
-                levels: new
-                    .levels
-                    .iter()
-                    .map(|l| EscalationLevel {
-                        after_minutes: l.after_minutes,
-                        channel_id: ChannelId(l.channel_id),
-                    })
-                    .collect(),
-            },
-            state.now(),
-        )
-        .await?;
+    let escalation = create_escalation_as(&state, &caller, &new).await?;
     Ok((StatusCode::CREATED, Json(escalation_view(&escalation))))
 }
 
@@ -524,11 +582,8 @@ pub(crate) async fn delete_escalation(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Action::Edit)?;
-    state
-        .store
-        .delete_escalation(caller.tenant.id, EscalationId(path_id(&id)?))
-        .await?;
+    let id = EscalationId(path_id(&id)?);
+    delete_as(&state, &caller, Setting::Escalation(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -9,7 +9,8 @@ use runway_store::{ChannelId, Customer, EscalationId, RouteId};
 
 use super::{Chrome, Refused as _};
 use crate::api::channels::{
-    ChannelView, EscalationView, LevelView, NewChannelBody, RouteView, TestResult, channel_view,
+    ChannelView, EscalationView, LevelView, NewChannelBody, RouteView, Setting, TestResult,
+    channel_view, create_channel_as, create_escalation_as, create_route_as, delete_as,
     test_channel_as,
 };
 use crate::auth::{Action, Caller};
@@ -197,16 +198,12 @@ pub(crate) async fn create(
         from: field("from"),
         to: field("to").into_iter().collect(),
     };
-    let result = match smtp_port.and_then(|_| body.channel()) {
-        Ok(new) => state
-            .store
-            .create_channel(caller.tenant.id, &new, state.now())
-            .await
-            .map_err(WebError::from),
+    let result = match smtp_port {
+        Ok(_) => create_channel_as(&state, &caller, &body).await.map(drop),
         Err(err) => Err(err),
     };
     match result {
-        Ok(_) => Ok(Redirect::to("/channels").into_response()),
+        Ok(()) => Ok(Redirect::to("/channels").into_response()),
         Err(err) => {
             refused(&state, &caller, err, |page| {
                 page.kind.clone_from(&body.kind);
@@ -244,11 +241,7 @@ pub(crate) async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    caller.require(Action::Edit)?;
-    state
-        .store
-        .delete_channel(caller.tenant.id, ChannelId(id_of(&id)?))
-        .await?;
+    delete_as(&state, &caller, Setting::Channel(ChannelId(id_of(&id)?))).await?;
     Ok(Redirect::to("/channels").into_response())
 }
 
@@ -266,14 +259,7 @@ pub(crate) async fn create_route(
         customer_id: number("customer_id"),
         channel_id: number("channel_id").unwrap_or_default(),
     };
-    let result = match view.route() {
-        Ok(route) => state
-            .store
-            .create_route(caller.tenant.id, &route, state.now())
-            .await
-            .map_err(WebError::from),
-        Err(err) => Err(err),
-    };
+    let result = create_route_as(&state, &caller, &view).await;
     match result {
         Ok(_) => Ok(Redirect::to("/channels").into_response()),
         Err(err) => refused(&state, &caller, err, |_| {}).await,
@@ -285,11 +271,7 @@ pub(crate) async fn delete_route(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    caller.require(Action::Edit)?;
-    state
-        .store
-        .delete_route(caller.tenant.id, RouteId(id_of(&id)?))
-        .await?;
+    delete_as(&state, &caller, Setting::Route(RouteId(id_of(&id)?))).await?;
     Ok(Redirect::to("/channels").into_response())
 }
 
@@ -330,7 +312,7 @@ pub(crate) async fn create_escalation(
     };
     let result = match bad {
         Some(message) => Err(WebError::Invalid(message)),
-        None => create_escalation_from(&state, &caller, &view).await,
+        None => create_escalation_as(&state, &caller, &view).await.map(drop),
     };
     match result {
         Ok(()) => Ok(Redirect::to("/channels").into_response()),
@@ -338,50 +320,16 @@ pub(crate) async fn create_escalation(
     }
 }
 
-async fn create_escalation_from(
-    state: &AppState,
-    caller: &Caller,
-    view: &EscalationView,
-) -> Result<(), WebError> {
-    let severity = match view.min_severity.as_deref().map(str::trim) {
-        None | Some("") => runway_core::Severity::Info,
-        Some(text) => text.parse().map_err(|_| {
-            WebError::Invalid(format!(
-                "min_severity must be INFO, WARNING or CRITICAL, not {text:?}"
-            ))
-        })?,
-    };
-    state
-        .store
-        .create_escalation(
-            caller.tenant.id,
-            &runway_store::NewEscalation {
-                name: view.name.clone(),
-                min_severity: severity,
-                levels: view
-                    .levels
-                    .iter()
-                    .map(|l| runway_store::EscalationLevel {
-                        after_minutes: l.after_minutes,
-                        channel_id: ChannelId(l.channel_id),
-                    })
-                    .collect(),
-            },
-            state.now(),
-        )
-        .await?;
-    Ok(())
-}
-
 pub(crate) async fn delete_escalation(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    caller.require(Action::Edit)?;
-    state
-        .store
-        .delete_escalation(caller.tenant.id, EscalationId(id_of(&id)?))
-        .await?;
+    delete_as(
+        &state,
+        &caller,
+        Setting::Escalation(EscalationId(id_of(&id)?)),
+    )
+    .await?;
     Ok(Redirect::to("/channels").into_response())
 }
