@@ -231,16 +231,7 @@ impl Worker {
         let mut taken = 0;
         for row in due {
             let channel = &row.target.channel;
-            let attempt = match notifier_for(&row.target, &self.http, Arc::clone(&self.clock)) {
-                Ok(notifier) => {
-                    let sent = notifier.notify(&row.delivery.notice, row.reference.as_deref());
-                    tokio::time::timeout(self.config.attempt_timeout, sent)
-                        .await
-                        .unwrap_or_else(|_| Attempt::retry("no answer in time"))
-                }
-                Err(err) => Attempt::permanent(format!("the channel is not usable: {err}")),
-            };
-            match attempt.error() {
+            match self.send(&row).await.error() {
                 None => taken += 1,
                 Some(error) => tracing::warn!(
                     channel = %channel.name,
@@ -254,27 +245,28 @@ impl Worker {
         Ok(taken)
     }
 
+    /// One attempt to send a claimed row's notice with its channel's notifier, within the
+    /// attempt timeout (a timeout is retryable; a channel that cannot be built is permanent).
+    async fn send(&self, due: &DueDelivery) -> Attempt {
+        let notifier = match notifier_for(&due.target, &self.http, Arc::clone(&self.clock)) {
+            Ok(notifier) => notifier,
+            Err(err) => return Attempt::permanent(format!("the channel is not usable: {err}")),
+        };
+        let sent = notifier.notify(&due.delivery.notice, due.reference.as_deref());
+        tokio::time::timeout(self.config.attempt_timeout, sent)
+            .await
+            .unwrap_or_else(|_| {
+                Attempt::retry(format!(
+                    "no answer within {} ms",
+                    self.config.attempt_timeout.as_millis()
+                ))
+            })
+    }
+
     /// One attempt at one claimed row, and its record.
     async fn attempt(&self, due: DueDelivery) -> Result<AttemptOutcome, StoreError> {
         let delivery = &due.delivery;
-        let attempt = match notifier_for(&due.target, &self.http, Arc::clone(&self.clock)) {
-            Ok(notifier) => {
-                let sent = notifier.notify(&delivery.notice, due.reference.as_deref());
-                match tokio::time::timeout(self.config.attempt_timeout, sent).await {
-                    Ok(attempt) => attempt,
-                    Err(_) => Attempt::Retryable {
-                        retry_after: None,
-                        error: format!(
-                            "no answer within {} s",
-                            self.config.attempt_timeout.as_secs()
-                        ),
-                    },
-                }
-            }
-            Err(err) => Attempt::Permanent {
-                error: format!("the channel is not usable: {err}"),
-            },
-        };
+        let attempt = self.send(&due).await;
         let now = self.clock.now();
         let attempts = delivery.attempts.saturating_add(1);
         let outcome = match attempt {

@@ -425,6 +425,48 @@ async fn an_outage_and_a_crash_delay_notifications_and_lose_none(backend: Backen
     run.sim.shutdown().await;
 }
 
+async fn a_receiver_that_does_not_answer_in_time_is_retried_later(backend: Backend) {
+    let Some(run) = Run::start(backend).await else {
+        return;
+    };
+    // The webhook answers, but only after the worker has given up on the attempt.
+    run.webhook.set_outage(Some(
+        runway_testkit::receivers::Reply::new(200).with_delay(Duration::from_secs(5)),
+    ));
+    run.clock.set(day_at(0, 12, 0));
+    assert_eq!(run.engine.run_due().await.failed, 0);
+    let mut config = WorkerConfig::new("node-a");
+    config.attempt_timeout = Duration::from_millis(300);
+    let impatient = Worker::new(
+        Arc::clone(&run.db.store),
+        run.clock.clone(),
+        runway_alerts::http_client().unwrap(),
+        config,
+    );
+    let report = impatient.deliver_due().await.unwrap();
+    assert_eq!((report.sent, report.retried), (1, 1), "{report:?}");
+    let waiting = run
+        .db
+        .store
+        .deliveries(
+            run.tenant,
+            &runway_store::DeliveryFilter {
+                state: Some(runway_store::DeliveryState::Pending),
+                ..runway_store::DeliveryFilter::default()
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(waiting.len(), 1, "the webhook's row waits for its retry");
+    assert_eq!(
+        waiting[0].last_error.as_deref(),
+        Some("no answer within 300 ms"),
+        "{waiting:?}"
+    );
+    run.sim.shutdown().await;
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),+ $(,)?) => {
         mod sqlite {
@@ -451,4 +493,5 @@ macro_rules! on_both_backends {
 on_both_backends!(
     fifteen_days_of_a_fleet_send_exactly_the_expected_notifications,
     an_outage_and_a_crash_delay_notifications_and_lose_none,
+    a_receiver_that_does_not_answer_in_time_is_retried_later,
 );
