@@ -133,10 +133,15 @@ async fn a_poller_killed_mid_cycle_loses_nothing_and_its_work_is_finished_after_
     fleet.clock.advance(TIMEOUT * 2 + Duration::from_secs(31));
     let report = restarted.run_due().await;
     assert_eq!(report.failed, 0);
-    assert_eq!(
+    // A read whose commit was already on its way when the task was killed can still land
+    // after the snapshot above (SQLite's connection thread finishes the statement it was
+    // given): the restart reads some and at most the unfinished ones, and the count below
+    // proves that each instance was read exactly once.
+    assert!(
+        (1..=unfinished.len()).contains(&report.succeeded),
+        "the restart reads the unfinished ones: {} of {}",
         report.succeeded,
-        unfinished.len(),
-        "exactly the unfinished ones are read"
+        unfinished.len()
     );
     assert_whole(&fleet).await;
     let finally = history(&fleet).await;

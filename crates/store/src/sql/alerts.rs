@@ -14,8 +14,8 @@ use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use runway_core::{ReminderInput, ResolveReason, Severity, Stage};
 
-use super::db::{Sql, Tx};
-use super::delivery::Happened;
+use super::db::{Sql, Tx, params, value_rows};
+use super::delivery::{Happened, ROWS_PER_STATEMENT};
 use super::rows::{TENANT_COLUMNS, TenantRow, corrupt, instant, seconds};
 use super::{SqlStore, limit, missing};
 use crate::LoginKind;
@@ -27,6 +27,9 @@ use crate::error::{Result, StoreError};
 use crate::ids::{AlertId, InstanceId, TenantId};
 use crate::store::Alerts;
 use crate::tenant::Tenant;
+
+/// Instances the tick evaluates in one transaction.
+const TICK_CHUNK: usize = 256;
 
 /// What the rules need to know about one instance.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -50,8 +53,8 @@ struct Known {
     stages: HashMap<String, Vec<Stage>>,
     /// Expiry dates of reminder series not yet resolved.
     open_series: Vec<Date>,
-    /// The series of an unresolved "not read" alert.
-    not_read: Option<String>,
+    /// The series of unresolved "not read" alerts (one at most, as the rule keeps it).
+    not_read: Vec<String>,
 }
 
 impl Known {
@@ -65,7 +68,7 @@ impl Known {
     /// Notes an unresolved alert of a kind and series (as stored).
     fn add_open(&mut self, kind: &str, series: String) {
         match kind {
-            "not_read" => self.not_read = Some(series),
+            "not_read" => self.not_read.push(series),
             _ => self.open_series.extend(Date::from_str(&series).ok()),
         }
     }
@@ -78,8 +81,8 @@ struct Plan {
     reminder: runway_core::ReminderDecision,
     /// Raise "not read" for the spell that began then.
     raise_not_read: Option<Timestamp>,
-    /// Resolve the open "not read" alert.
-    resolve_not_read: bool,
+    /// Resolve the open "not read" alerts of these spells.
+    resolve_not_read: Vec<String>,
 }
 
 impl Plan {
@@ -88,7 +91,7 @@ impl Plan {
             && self.reminder.skip.is_empty()
             && self.reminder.resolve.is_empty()
             && self.raise_not_read.is_none()
-            && !self.resolve_not_read
+            && self.resolve_not_read.is_empty()
     }
 }
 
@@ -114,15 +117,19 @@ fn decide(tenant: &Tenant, watched: &Watched, known: &Known, now: Timestamp) -> 
     let since = instant(watched.last_success_at.unwrap_or(watched.created_at))?;
     let allowed = SignedDuration::from_hours(i64::from(tenant.settings.not_read_after_hours));
     let blind = polled && now.duration_since(since) > allowed;
+    // A "not read" alert belongs to the spell since the last successful read: a read ends it,
+    // and so does the instance no longer being polled.
     let spell = since.as_second().to_string();
     Ok(Plan {
         expiry_date,
         reminder,
-        raise_not_read: (blind && known.not_read.as_deref() != Some(spell.as_str()))
-            .then_some(since),
-        resolve_not_read: known.not_read.as_ref().is_some_and(|open| *open != spell) || {
-            !polled && known.not_read.is_some()
-        },
+        raise_not_read: (blind && !known.not_read.contains(&spell)).then_some(since),
+        resolve_not_read: known
+            .not_read
+            .iter()
+            .filter(|open| !polled || **open != spell)
+            .cloned()
+            .collect(),
     })
 }
 
@@ -145,249 +152,355 @@ pub(super) async fn evaluate_instance(
     instance: InstanceId,
     now: Timestamp,
 ) -> Result<AlertsChanged> {
-    let settings = tenant_in(tx, tenant).await?;
-    let watched: Option<Watched> = tx
-        .optional(
-            Sql::new(format!("{WATCHED} AND i.id = $2"))
-                .bind(tenant.0)
-                .bind(instance.0),
-        )
-        .await?;
-    let watched = watched.ok_or_else(|| missing("instance", instance))?;
-    let stages: Vec<(String, String)> = tx
-        .all(
-            Sql::new(
-                "SELECT expiry_date, stage FROM reminder_stages \
-                 WHERE tenant_id = $1 AND instance_id = $2",
-            )
-            .bind(tenant.0)
-            .bind(instance.0),
-        )
-        .await?;
-    let open: Vec<(String, String)> = tx
-        .all(
-            Sql::new(
-                "SELECT kind, series FROM alerts WHERE tenant_id = $1 AND instance_id = $2 \
-                 AND state <> 'resolved'",
-            )
-            .bind(tenant.0)
-            .bind(instance.0),
-        )
-        .await?;
-    let mut known = Known::default();
-    for (date, stage) in stages {
-        known.add_stage(date, &stage);
+    let tenant = tenant_in(tx, tenant).await?;
+    let (changed, found) = evaluate_in(tx, &tenant, &[instance.0], now).await?;
+    if found == 0 {
+        return Err(missing("instance", instance));
     }
-    for (kind, series) in open {
-        known.add_open(&kind, series);
-    }
-    let plan = decide(&settings, &watched, &known, now)?;
-    apply(tx, &settings, instance, &plan, now).await
+    Ok(changed)
 }
 
+/// Evaluates some instances' alerts as of `now`, inside `tx`, in a fixed number of statements
+/// however many they are (up to [`ROWS_PER_STATEMENT`]); instances not found are left out.
+/// Also how many were found.
+async fn evaluate_in(
+    tx: &mut Tx,
+    tenant: &Tenant,
+    ids: &[i64],
+    now: Timestamp,
+) -> Result<(AlertsChanged, usize)> {
+    let t = tenant.id.0;
+    let list = params(2, ids.len());
+    let watched: Vec<Watched> = tx
+        .all(
+            Sql::new(format!("{WATCHED} AND i.id IN ({list}) ORDER BY i.id"))
+                .bind(t)
+                .bind_all(ids.iter().copied()),
+        )
+        .await?;
+    let stages: Vec<(i64, String, String)> = tx
+        .all(
+            Sql::new(format!(
+                "SELECT instance_id, expiry_date, stage FROM reminder_stages \
+                 WHERE tenant_id = $1 AND instance_id IN ({list})"
+            ))
+            .bind(t)
+            .bind_all(ids.iter().copied()),
+        )
+        .await?;
+    let open: Vec<(i64, String, String)> = tx
+        .all(
+            Sql::new(format!(
+                "SELECT instance_id, kind, series FROM alerts WHERE tenant_id = $1 \
+                 AND state <> 'resolved' AND instance_id IN ({list})"
+            ))
+            .bind(t)
+            .bind_all(ids.iter().copied()),
+        )
+        .await?;
+    let known = known_of(stages, open);
+    let empty = Known::default();
+    let mut plans = Vec::with_capacity(watched.len());
+    for w in &watched {
+        let plan = decide(tenant, w, known.get(&w.id).unwrap_or(&empty), now)?;
+        if !plan.is_empty() {
+            plans.push((w.id, plan));
+        }
+    }
+    Ok((apply(tx, tenant, &plans, now).await?, watched.len()))
+}
+
+/// What the ledger rows and unresolved alerts say, per instance.
+fn known_of(
+    stages: Vec<(i64, String, String)>,
+    open: Vec<(i64, String, String)>,
+) -> HashMap<i64, Known> {
+    let mut known: HashMap<i64, Known> = HashMap::new();
+    for (instance, date, stage) in stages {
+        known.entry(instance).or_default().add_stage(date, &stage);
+    }
+    for (instance, kind, series) in open {
+        known.entry(instance).or_default().add_open(&kind, series);
+    }
+    known
+}
+
+/// A stage to claim in the ledger.
+struct Claim<'a> {
+    instance: i64,
+    date: &'a str,
+    stage: Stage,
+    fired: bool,
+}
+
+/// An alert to open or escalate.
+struct Raise {
+    instance: i64,
+    kind: AlertKind,
+    series: String,
+    severity: Severity,
+    stage: String,
+    days_left: Option<i32>,
+}
+
+/// A line of an alert's timeline.
+struct Event {
+    alert: i64,
+    what: &'static str,
+    severity: Severity,
+    stage: String,
+    note: String,
+}
+
+/// Applies the plans: resolves first, then the ledger's claims, then the alerts whose fired
+/// stage this transaction claimed, their timelines and their notifications (resolves queued
+/// before triggers).
 async fn apply(
     tx: &mut Tx,
     tenant: &Tenant,
-    instance: InstanceId,
-    plan: &Plan,
+    plans: &[(i64, Plan)],
     now: Timestamp,
 ) -> Result<AlertsChanged> {
     let mut changed = AlertsChanged::default();
-    for resolution in &plan.reminder.resolve {
-        let (kind, note) = match resolution.reason {
-            ResolveReason::Renewed { new_expiry } => (
-                AlertResolution::Renewed,
-                format!("renewed: new expiry {new_expiry}"),
-            ),
-            ResolveReason::Superseded { new_expiry } => (
-                AlertResolution::Superseded,
-                format!("superseded: new expiry {new_expiry}"),
-            ),
-        };
-        let series = resolution.expiry_date.to_string();
-        changed.resolved += resolve(
-            tx,
-            tenant,
-            instance,
-            AlertKind::LicenseExpiry,
-            &series,
-            kind,
-            &note,
-            now,
-        )
-        .await?;
-    }
-    if let Some(expiry_date) = plan.expiry_date {
-        let date = expiry_date.to_string();
+    let mut events: Vec<Event> = Vec::new();
+    let mut happened: Vec<(i64, Happened)> = Vec::new();
+    changed.resolved = resolve_all(tx, tenant.id, plans, now, &mut events, &mut happened).await?;
+
+    let dates: Vec<Option<String>> = plans
+        .iter()
+        .map(|(_, plan)| plan.expiry_date.map(|d| d.to_string()))
+        .collect();
+    let mut claims: Vec<Claim<'_>> = Vec::new();
+    for ((instance, plan), date) in plans.iter().zip(&dates) {
+        let Some(date) = date else { continue };
         for days in &plan.reminder.skip {
-            changed.skipped += claim(
-                tx,
-                tenant,
-                instance,
-                &date,
-                Stage::Milestone(*days),
-                "skipped",
-                now,
-            )
-            .await?;
+            claims.push(Claim {
+                instance: *instance,
+                date,
+                stage: Stage::Milestone(*days),
+                fired: false,
+            });
         }
-        if let Some(fire) = plan.reminder.fire
-            && claim(tx, tenant, instance, &date, fire.stage, "fired", now).await? == 1
+        if let Some(fire) = plan.reminder.fire {
+            claims.push(Claim {
+                instance: *instance,
+                date,
+                stage: fire.stage,
+                fired: true,
+            });
+        }
+    }
+    let claimed = claim(tx, tenant.id, &claims, now).await?;
+    changed.skipped += claims
+        .iter()
+        .filter(|c| !c.fired && claimed.contains(&(c.instance, stage_text(c.stage))))
+        .count() as u64;
+
+    let mut raises: Vec<Raise> = Vec::new();
+    for ((instance, plan), date) in plans.iter().zip(&dates) {
+        if let (Some(date), Some(fire)) = (date, plan.reminder.fire)
+            && claimed.contains(&(*instance, stage_text(fire.stage)))
         {
-            raise(
+            raises.push(Raise {
+                instance: *instance,
+                kind: AlertKind::LicenseExpiry,
+                series: date.clone(),
+                severity: fire.severity,
+                stage: stage_text(fire.stage),
+                days_left: Some(fire.days_left.get()),
+            });
+        }
+        if let Some(since) = plan.raise_not_read {
+            raises.push(Raise {
+                instance: *instance,
+                kind: AlertKind::NotRead,
+                series: since.as_second().to_string(),
+                severity: Severity::Warning,
+                stage: "not_read".to_owned(),
+                days_left: None,
+            });
+        }
+    }
+    let ids = raise(tx, tenant.id, &raises, now).await?;
+    changed.fired += ids.len() as u64;
+    for (alert, r) in ids.into_iter().zip(raises) {
+        events.push(Event {
+            alert,
+            what: "fired",
+            severity: r.severity,
+            stage: r.stage,
+            note: String::new(),
+        });
+        happened.push((alert, Happened::Fired));
+    }
+    event(tx, tenant.id, &events, now).await?;
+    super::delivery::enqueue(tx, tenant, &happened, now).await?;
+    Ok(changed)
+}
+
+/// Resolves the series the plans resolve, noting each resolve's timeline line and
+/// notification; how many resolved.
+async fn resolve_all(
+    tx: &mut Tx,
+    tenant: TenantId,
+    plans: &[(i64, Plan)],
+    now: Timestamp,
+    events: &mut Vec<Event>,
+    happened: &mut Vec<(i64, Happened)>,
+) -> Result<u64> {
+    let mut count = 0;
+    let mut resolved = |done: Option<(i64, Severity, String)>, note: &str| {
+        if let Some((alert, severity, stage)) = done {
+            events.push(Event {
+                alert,
+                what: "resolved",
+                severity,
+                stage,
+                note: note.to_owned(),
+            });
+            happened.push((alert, Happened::Resolved));
+            count += 1;
+        }
+    };
+    for (instance, plan) in plans {
+        let instance = InstanceId(*instance);
+        for resolution in &plan.reminder.resolve {
+            let (kind, note) = match resolution.reason {
+                ResolveReason::Renewed { new_expiry } => (
+                    AlertResolution::Renewed,
+                    format!("renewed: new expiry {new_expiry}"),
+                ),
+                ResolveReason::Superseded { new_expiry } => (
+                    AlertResolution::Superseded,
+                    format!("superseded: new expiry {new_expiry}"),
+                ),
+            };
+            let series = resolution.expiry_date.to_string();
+            let done = resolve(
                 tx,
                 tenant,
                 instance,
                 AlertKind::LicenseExpiry,
-                &date,
-                fire.severity,
-                &stage_text(fire.stage),
-                Some(fire.days_left.get()),
+                &series,
+                kind,
+                &note,
                 now,
             )
             .await?;
-            changed.fired += 1;
+            resolved(done, &note);
         }
-    }
-    changed.add(apply_not_read(tx, tenant, instance, plan, now).await?);
-    Ok(changed)
-}
-
-/// Raises or resolves the instance's "not read" alert as the plan says.
-async fn apply_not_read(
-    tx: &mut Tx,
-    tenant: &Tenant,
-    instance: InstanceId,
-    plan: &Plan,
-    now: Timestamp,
-) -> Result<AlertsChanged> {
-    let mut changed = AlertsChanged::default();
-    if let Some(since) = plan.raise_not_read {
-        raise(
-            tx,
-            tenant,
-            instance,
-            AlertKind::NotRead,
-            &since.as_second().to_string(),
-            Severity::Warning,
-            "not_read",
-            None,
-            now,
-        )
-        .await?;
-        changed.fired += 1;
-    }
-    if plan.resolve_not_read {
-        let open: Vec<(String,)> = tx
-            .all(
-                Sql::new(
-                    "SELECT series FROM alerts WHERE tenant_id = $1 AND instance_id = $2 \
-                     AND kind = 'not_read' AND state <> 'resolved'",
-                )
-                .bind(tenant.id.0)
-                .bind(instance.0),
-            )
-            .await?;
-        for (series,) in open {
-            if plan.raise_not_read.map(|s| s.as_second().to_string()) == Some(series.clone()) {
-                continue;
-            }
-            changed.resolved += resolve(
+        for series in &plan.resolve_not_read {
+            let note = "read again";
+            let done = resolve(
                 tx,
                 tenant,
                 instance,
                 AlertKind::NotRead,
-                &series,
+                series,
                 AlertResolution::ReadAgain,
-                "read again",
+                note,
                 now,
             )
             .await?;
+            resolved(done, note);
         }
     }
-    Ok(changed)
+
+    Ok(count)
 }
 
-/// Claims a stage of a series in the ledger; 1 if this transaction claimed it, 0 if it was
-/// claimed before (by anyone, on any node).
+/// Claims stages of series in the ledger, and returns those this transaction claimed as
+/// (instance, stage) — not those claimed before (by anyone, on any node). Each instance's
+/// claims are of one expiry date.
 async fn claim(
     tx: &mut Tx,
-    tenant: &Tenant,
-    instance: InstanceId,
-    date: &str,
-    stage: Stage,
-    outcome: &str,
+    tenant: TenantId,
+    claims: &[Claim<'_>],
     now: Timestamp,
-) -> Result<u64> {
-    Ok(tx
-        .execute(
-            Sql::new(
-                "INSERT INTO reminder_stages (tenant_id, instance_id, expiry_date, stage, \
-                 outcome, at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-            )
-            .bind(tenant.id.0)
-            .bind(instance.0)
-            .bind(date.to_owned())
-            .bind(stage_text(stage))
-            .bind(outcome.to_owned())
-            .bind(seconds(now)),
-        )
-        .await?)
+) -> Result<HashSet<(i64, String)>> {
+    let mut claimed = HashSet::new();
+    for part in claims.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = Sql::new(format!(
+            "INSERT INTO reminder_stages (tenant_id, instance_id, expiry_date, stage, \
+             outcome, at) VALUES {} ON CONFLICT DO NOTHING RETURNING instance_id, stage",
+            value_rows(1, part.len(), 6)
+        ));
+        for c in part {
+            insert = insert
+                .bind(tenant.0)
+                .bind(c.instance)
+                .bind(c.date)
+                .bind(stage_text(c.stage))
+                .bind(if c.fired { "fired" } else { "skipped" })
+                .bind(seconds(now));
+        }
+        let rows: Vec<(i64, String)> = tx.all(insert).await?;
+        claimed.extend(rows);
+    }
+    Ok(claimed)
 }
 
-/// Opens the alert of a series, or escalates it (a resolved one opens again), and notes it in
-/// its timeline.
-#[allow(clippy::too_many_arguments, reason = "one row's columns")]
+/// Opens the alerts of some series, or escalates them (a resolved one opens again), and
+/// returns their ids in the order given.
 async fn raise(
     tx: &mut Tx,
-    tenant: &Tenant,
-    instance: InstanceId,
-    kind: AlertKind,
-    series: &str,
-    severity: Severity,
-    stage: &str,
-    days_left: Option<i32>,
+    tenant: TenantId,
+    raises: &[Raise],
     now: Timestamp,
-) -> Result<()> {
-    let (id,): (i64,) = tx
-        .one(
-            Sql::new(
-                "INSERT INTO alerts (tenant_id, instance_id, kind, series, severity, stage, \
-                 days_left, state, opened_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $8) \
-                 ON CONFLICT (tenant_id, instance_id, kind, series) DO UPDATE SET \
-                 severity = excluded.severity, stage = excluded.stage, \
-                 days_left = excluded.days_left, state = 'open', resolution = NULL, \
-                 resolution_note = NULL, resolved_at = NULL, updated_at = excluded.updated_at \
-                 RETURNING id",
-            )
-            .bind(tenant.id.0)
-            .bind(instance.0)
-            .bind(kind.as_str())
-            .bind(series.to_owned())
-            .bind(severity.to_string())
-            .bind(stage.to_owned())
-            .bind(days_left.map(i64::from))
-            .bind(seconds(now)),
-        )
-        .await?;
-    event(tx, tenant.id, id, "fired", severity, stage, "", now).await?;
-    super::delivery::enqueue(tx, tenant, id, Happened::Fired, now).await?;
-    Ok(())
+) -> Result<Vec<i64>> {
+    let mut ids: HashMap<(i64, String, String), i64> = HashMap::with_capacity(raises.len());
+    for part in raises.chunks(ROWS_PER_STATEMENT) {
+        let mut upsert = Sql::new(format!(
+            "INSERT INTO alerts (tenant_id, instance_id, kind, series, severity, stage, \
+             days_left, state, opened_at, updated_at) VALUES {} \
+             ON CONFLICT (tenant_id, instance_id, kind, series) DO UPDATE SET \
+             severity = excluded.severity, stage = excluded.stage, \
+             days_left = excluded.days_left, state = 'open', resolution = NULL, \
+             resolution_note = NULL, resolved_at = NULL, updated_at = excluded.updated_at \
+             RETURNING id, instance_id, kind, series",
+            value_rows(1, part.len(), 10)
+        ));
+        for r in part {
+            upsert = upsert
+                .bind(tenant.0)
+                .bind(r.instance)
+                .bind(r.kind.as_str())
+                .bind(r.series.clone())
+                .bind(r.severity.to_string())
+                .bind(r.stage.clone())
+                .bind(r.days_left.map(i64::from))
+                .bind("open")
+                .bind(seconds(now))
+                .bind(seconds(now));
+        }
+        let rows: Vec<(i64, i64, String, String)> = tx.all(upsert).await?;
+        ids.extend(
+            rows.into_iter()
+                .map(|(id, instance, kind, series)| ((instance, kind, series), id)),
+        );
+    }
+    raises
+        .iter()
+        .map(|r| {
+            ids.get(&(r.instance, r.kind.as_str().to_owned(), r.series.clone()))
+                .copied()
+                .ok_or_else(|| StoreError::backend("an upserted alert was not returned"))
+        })
+        .collect()
 }
 
-/// Resolves the unresolved alert of a series; 1 if there was one.
+/// Resolves the unresolved alert of a series; its id, severity and stage if there was one.
 #[allow(clippy::too_many_arguments, reason = "one row's columns")]
 async fn resolve(
     tx: &mut Tx,
-    tenant: &Tenant,
+    tenant: TenantId,
     instance: InstanceId,
     kind: AlertKind,
     series: &str,
     resolution: AlertResolution,
     note: &str,
     now: Timestamp,
-) -> Result<u64> {
+) -> Result<Option<(i64, Severity, String)>> {
     let row: Option<(i64, String, String)> = tx
         .optional(
             Sql::new(
@@ -396,7 +509,7 @@ async fn resolve(
                  AND kind = $3 AND series = $4 AND state <> 'resolved' \
                  RETURNING id, severity, stage",
             )
-            .bind(tenant.id.0)
+            .bind(tenant.0)
             .bind(instance.0)
             .bind(kind.as_str())
             .bind(series.to_owned())
@@ -405,40 +518,30 @@ async fn resolve(
             .bind(seconds(now)),
         )
         .await?;
-    let Some((id, severity, stage)) = row else {
-        return Ok(0);
-    };
-    let severity = parse_severity(&severity, id)?;
-    event(tx, tenant.id, id, "resolved", severity, &stage, note, now).await?;
-    super::delivery::enqueue(tx, tenant, id, Happened::Resolved, now).await?;
-    Ok(1)
+    row.map(|(id, severity, stage)| Ok((id, parse_severity(&severity, id)?, stage)))
+        .transpose()
 }
 
-#[allow(clippy::too_many_arguments, reason = "one row's columns")]
-async fn event(
-    tx: &mut Tx,
-    tenant: TenantId,
-    alert: i64,
-    what: &str,
-    severity: Severity,
-    stage: &str,
-    note: &str,
-    now: Timestamp,
-) -> Result<()> {
-    tx.execute(
-        Sql::new(
+/// Writes lines of alerts' timelines.
+async fn event(tx: &mut Tx, tenant: TenantId, events: &[Event], now: Timestamp) -> Result<()> {
+    for part in events.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = Sql::new(format!(
             "INSERT INTO alert_events (tenant_id, alert_id, at, what, severity, stage, note) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(tenant.0)
-        .bind(alert)
-        .bind(seconds(now))
-        .bind(what.to_owned())
-        .bind(severity.to_string())
-        .bind(stage.to_owned())
-        .bind(note.to_owned()),
-    )
-    .await?;
+             VALUES {}",
+            value_rows(1, part.len(), 7)
+        ));
+        for e in part {
+            insert = insert
+                .bind(tenant.0)
+                .bind(e.alert)
+                .bind(seconds(now))
+                .bind(e.what)
+                .bind(e.severity.to_string())
+                .bind(e.stage.clone())
+                .bind(e.note.clone());
+        }
+        tx.execute(insert).await?;
+    }
     Ok(())
 }
 
@@ -551,31 +654,27 @@ impl Alerts for SqlStore {
                     .bind(tenant.id.0),
                 )
                 .await?;
-            let mut known: HashMap<i64, Known> = HashMap::new();
-            for (instance, date, stage) in stages {
-                known.entry(instance).or_default().add_stage(date, &stage);
-            }
-            for (instance, kind, series) in open {
-                known.entry(instance).or_default().add_open(&kind, series);
-            }
+            let known = known_of(stages, open);
             let empty = Known::default();
-            let mut due: HashSet<i64> = HashSet::new();
+            let mut due: Vec<i64> = Vec::new();
             for w in &watched {
                 if !decide(&tenant, w, known.get(&w.id).unwrap_or(&empty), now)?.is_empty() {
-                    due.insert(w.id);
+                    due.push(w.id);
                 }
             }
-            for id in due {
+            // A chunk of instances per transaction, each decided again from what the
+            // transaction reads (an instance deleted meanwhile is left out).
+            for chunk in due.chunks(TICK_CHUNK) {
                 let mut tx = self.db.begin().await?;
-                match evaluate_instance(&mut tx, tenant.id, InstanceId(id), now).await {
-                    Ok(done) => {
-                        tx.commit().await?;
-                        changed.add(done);
-                    }
-                    // Deleted since the tenant was read: nothing to evaluate.
-                    Err(StoreError::NotFound { .. }) => {}
+                let tenant = match tenant_in(&mut tx, tenant.id).await {
+                    Ok(tenant) => tenant,
+                    // Deleted since it was read: nothing more to evaluate.
+                    Err(StoreError::NotFound { .. }) => break,
                     Err(err) => return Err(err),
-                }
+                };
+                let (done, _) = evaluate_in(&mut tx, &tenant, chunk, now).await?;
+                tx.commit().await?;
+                changed.add(done);
             }
         }
         Ok(changed)
@@ -721,17 +820,14 @@ impl Alerts for SqlStore {
             .await?;
         if let Some((severity, stage)) = row {
             let severity = parse_severity(&severity, alert.0)?;
-            event(
-                &mut tx,
-                tenant,
-                alert.0,
-                "acknowledged",
+            let acknowledged = Event {
+                alert: alert.0,
+                what: "acknowledged",
                 severity,
-                &stage,
-                by,
-                now,
-            )
-            .await?;
+                stage,
+                note: by.to_owned(),
+            };
+            event(&mut tx, tenant, &[acknowledged], now).await?;
             // Acknowledging stops the escalation.
             super::delivery::cancel_escalations(&mut tx, tenant, alert.0).await?;
         }

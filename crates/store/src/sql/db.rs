@@ -109,6 +109,34 @@ impl From<Option<Vec<u8>>> for Arg {
     }
 }
 
+/// The placeholders `$from, $from+1, …` of `count` arguments: an `IN (…)` list.
+pub(crate) fn params(from: usize, count: usize) -> String {
+    let mut out = String::with_capacity(count * 6);
+    for n in from..from + count {
+        if n > from {
+            out.push_str(", ");
+        }
+        out.push('$');
+        out.push_str(&n.to_string());
+    }
+    out
+}
+
+/// The placeholders of `rows` rows of `cols` arguments each, from `$from` on: a multi-row
+/// `VALUES (…), (…)` list.
+pub(crate) fn value_rows(from: usize, rows: usize, cols: usize) -> String {
+    let mut out = String::with_capacity(rows * (cols * 6 + 4));
+    for row in 0..rows {
+        if row > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        out.push_str(&params(from + row * cols, cols));
+        out.push(')');
+    }
+    out
+}
+
 /// A statement and its arguments, in placeholder order (`$1`, `$2`, …).
 #[derive(Debug, Clone)]
 pub(crate) struct Sql {
@@ -128,6 +156,12 @@ impl Sql {
     /// Adds the next argument.
     pub(crate) fn bind(mut self, arg: impl Into<Arg>) -> Sql {
         self.args.push(arg.into());
+        self
+    }
+
+    /// Adds the next arguments, in order.
+    pub(crate) fn bind_all<A: Into<Arg>>(mut self, args: impl IntoIterator<Item = A>) -> Sql {
+        self.args.extend(args.into_iter().map(Into::into));
         self
     }
 

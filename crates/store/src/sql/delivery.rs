@@ -1,12 +1,13 @@
 //! [`Deliveries`]: channels, routing rules, escalation policies and the outbox.
 //!
-//! [`enqueue`] is called by `alerts.rs` in the transaction that fires or resolves an alert, so
-//! the decision and its notifications commit together or not at all. The worker's side —
+//! [`enqueue`] is called by `alerts.rs` in the transaction that fires or resolves alerts, so
+//! the decisions and their notifications commit together or not at all. The worker's side —
 //! claiming due rows with a lease, recording each attempt's outcome — is here too; the
 //! claiming statement is the backend's own (`FOR UPDATE SKIP LOCKED` on PostgreSQL, as the
 //! poller's leasing does). None of this touches the fleet generation: the License Status cache
 //! stays valid while notifications come and go.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::str::FromStr as _;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use runway_core::Severity;
 
-use super::db::{Db, Sql, Tx, Violation};
+use super::db::{Db, Sql, Tx, Violation, params, value_rows};
 use super::rows::{corrupt, duration_secs, instant, seconds};
 use super::{OnViolation as _, SqlStore, limit, missing};
 use crate::alert::{AlertKind, AlertResolution};
@@ -55,6 +56,7 @@ pub(super) enum Happened {
 
 #[derive(Debug, sqlx::FromRow)]
 struct NoticeRow {
+    id: i64,
     instance_id: i64,
     customer_id: i64,
     kind: String,
@@ -69,73 +71,36 @@ struct NoticeRow {
     facts: Option<String>,
 }
 
-/// What a notification does and its idempotency key: the series key and the stage for a
-/// trigger; for a resolve, the series key and the resolve's number.
-async fn notice_key(
-    tx: &mut Tx,
-    tenant: TenantId,
-    alert: i64,
-    happened: Happened,
-    series_key: &str,
-    stage: &str,
-) -> Result<(NoticeAction, String)> {
-    Ok(match happened {
-        Happened::Fired => (NoticeAction::Trigger, format!("{series_key}:{stage}")),
-        Happened::Resolved => {
-            // A series can resolve more than once (it fired again after a renewal that did
-            // not take): number the resolves so each is its own notification.
-            let (resolves,): (i64,) = tx
-                .one(
-                    Sql::new(
-                        "SELECT COUNT(*) FROM alert_events WHERE tenant_id = $1 \
-                         AND alert_id = $2 AND what = 'resolved'",
-                    )
-                    .bind(tenant.0)
-                    .bind(alert),
-                )
-                .await?;
-            (
-                NoticeAction::Resolve,
-                format!("{series_key}:resolve:{}", resolves.max(1)),
-            )
-        }
-    })
-}
+/// The most rows one multi-row statement writes (well under both backends' argument limits).
+pub(super) const ROWS_PER_STATEMENT: usize = 400;
 
 /// The notification of what just happened to an alert: a snapshot of the alert, its instance
 /// and the current license, so that every retry sends the same facts. Also the instance's
-/// customer, whose routing rules apply.
-async fn notice_of(
-    tx: &mut Tx,
+/// customer, whose routing rules apply. Its idempotency key is the series key and the stage
+/// for a trigger; for a resolve, the series key and the resolve's number (`resolves`, this one
+/// included: a series can resolve more than once when it fired again after a renewal that did
+/// not take, and each resolve is its own notification).
+fn notice_of(
     tenant: &crate::tenant::Tenant,
-    alert: i64,
+    row: &NoticeRow,
     happened: Happened,
+    resolves: i64,
     now: Timestamp,
 ) -> Result<(Notice, CustomerId)> {
-    let row: Option<NoticeRow> = tx
-        .optional(
-            Sql::new(
-                "SELECT a.instance_id, i.customer_id, a.kind, a.series, a.severity, a.stage, \
-                 a.days_left, a.resolution, a.resolution_note, i.name AS instance_name, \
-                 c.name AS customer_name, cl.facts FROM alerts a \
-                 JOIN instances i ON i.tenant_id = a.tenant_id AND i.id = a.instance_id \
-                 JOIN customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id \
-                 LEFT JOIN current_licenses cl ON cl.tenant_id = a.tenant_id \
-                 AND cl.instance_id = a.instance_id WHERE a.tenant_id = $1 AND a.id = $2",
-            )
-            .bind(tenant.id.0)
-            .bind(alert),
-        )
-        .await?;
-    let row = row.ok_or_else(|| missing("alert", alert))?;
+    let alert = row.id;
     let kind = AlertKind::from_str(&row.kind).map_err(|e| corrupt("alert", alert, e))?;
     let severity = parse_severity(&row.severity, "alert", alert)?;
     let series_key = format!(
         "runway:t{}:i{}:{}:{}",
         tenant.id.0, row.instance_id, row.kind, row.series
     );
-    let (action, idempotency_key) =
-        notice_key(tx, tenant.id, alert, happened, &series_key, &row.stage).await?;
+    let (action, idempotency_key) = match happened {
+        Happened::Fired => (NoticeAction::Trigger, format!("{series_key}:{}", row.stage)),
+        Happened::Resolved => (
+            NoticeAction::Resolve,
+            format!("{series_key}:resolve:{}", resolves.max(1)),
+        ),
+    };
     let facts = row
         .facts
         .as_deref()
@@ -176,8 +141,8 @@ async fn notice_of(
         row.resolution_note.as_deref(),
     );
     let notice = Notice {
-        idempotency_key: idempotency_key.clone(),
-        series_key: series_key.clone(),
+        idempotency_key,
+        series_key,
         action,
         alert_id: Some(AlertId(alert)),
         kind,
@@ -200,80 +165,192 @@ async fn notice_of(
     Ok((notice, CustomerId(row.customer_id)))
 }
 
-/// Queues the notifications of what just happened to an alert, inside the transaction that
-/// decided it: a trigger to every channel the tenant's rules route it to (and the escalation
-/// levels that apply, delayed), a resolve to every channel that was sent, or is still to be
-/// sent, a trigger of it. Re-running the same decision queues nothing new: each row's
-/// idempotency key is unique per channel.
+/// One row of the outbox, about to be queued.
+struct Queued {
+    channel: i64,
+    alert: i64,
+    key: String,
+    series_key: String,
+    action: NoticeAction,
+    notice: String,
+    level: Option<u32>,
+    not_before: Timestamp,
+}
+
+/// Queues the notifications of what just happened to some alerts, inside the transaction that
+/// decided it: for each, a trigger to every channel the tenant's rules route it to (and the
+/// escalation levels that apply, delayed), or a resolve to every channel that was sent, or is
+/// still to be sent, a trigger of it. Rows are queued in the order of `happened`, so a resolve
+/// listed before a trigger is queued before it. Re-running the same decision queues nothing
+/// new: each row's idempotency key is unique per channel. A fixed number of statements,
+/// however many alerts.
 pub(super) async fn enqueue(
     tx: &mut Tx,
     tenant: &crate::tenant::Tenant,
-    alert: i64,
-    happened: Happened,
+    happened: &[(i64, Happened)],
     now: Timestamp,
 ) -> Result<u64> {
-    let (notice, customer) = notice_of(tx, tenant, alert, happened, now).await?;
-    let (kind, severity, action) = (notice.kind, notice.severity, notice.action);
-    let idempotency_key = notice.idempotency_key.clone();
-    let series_key = notice.series_key.clone();
-
+    if happened.is_empty() {
+        return Ok(0);
+    }
+    let t = tenant.id.0;
+    let ids: Vec<i64> = happened.iter().map(|(id, _)| *id).collect();
+    let resolved: Vec<i64> = happened
+        .iter()
+        .filter(|(_, h)| *h == Happened::Resolved)
+        .map(|(id, _)| *id)
+        .collect();
+    let rows = notice_rows(tx, t, &ids).await?;
+    let (resolve_count, sent_to) = resolve_facts(tx, t, &resolved).await?;
     // Escalation levels of an earlier stage that have not gone out are superseded by this
     // step: the alert escalated or resolved.
-    cancel_escalations(tx, tenant.id, alert).await?;
-    let targets = match happened {
-        Happened::Fired => targets(tx, tenant.id, kind, severity, customer, now).await?,
-        Happened::Resolved => {
-            let channels: Vec<(i64,)> = tx
-                .all(
-                    Sql::new(
-                        "SELECT DISTINCT channel_id FROM deliveries WHERE tenant_id = $1 \
-                         AND alert_id = $2 AND action = 'trigger' AND state <> 'cancelled' \
-                         ORDER BY channel_id",
-                    )
-                    .bind(tenant.id.0)
-                    .bind(alert),
-                )
-                .await?;
-            channels
-                .into_iter()
-                .map(|(channel,)| Target {
+    for part in ids.chunks(ROWS_PER_STATEMENT) {
+        cancel_escalations_of(tx, tenant.id, part).await?;
+    }
+    let routing = if resolved.len() < happened.len() {
+        Some(Routing::load(tx, tenant.id).await?)
+    } else {
+        None
+    };
+
+    let mut queued: Vec<Queued> = Vec::new();
+    for &(alert, what) in happened {
+        let row = rows.get(&alert).ok_or_else(|| missing("alert", alert))?;
+        let count = resolve_count.get(&alert).copied().unwrap_or(1);
+        let (notice, customer) = notice_of(tenant, row, what, count, now)?;
+        let targets = match (what, &routing) {
+            (Happened::Fired, Some(routing)) => {
+                routing.targets(notice.kind, notice.severity, customer, now)
+            }
+            _ => sent_to
+                .get(&alert)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|&channel| Target {
                     channel,
                     level: None,
                     not_before: now,
                 })
-                .collect()
-        }
-    };
-    let json = serde_json::to_string(&notice)
-        .map_err(|e| StoreError::backend(format!("cannot encode a notification: {e}")))?;
-    let mut queued = 0;
-    for target in targets {
-        let key = match target.level {
-            Some(level) => format!("{idempotency_key}:escalation:{level}"),
-            None => idempotency_key.clone(),
+                .collect(),
         };
-        queued += tx
-            .execute(
-                Sql::new(
-                    "INSERT INTO deliveries (tenant_id, channel_id, alert_id, idempotency_key, \
-                     series_key, action, notice, escalation_level, state, not_before, \
-                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(tenant.id.0)
-                .bind(target.channel)
-                .bind(alert)
-                .bind(key)
-                .bind(series_key.clone())
-                .bind(action.as_str())
-                .bind(json.clone())
-                .bind(target.level.map(i64::from))
-                .bind(seconds(target.not_before))
-                .bind(seconds(now)),
+        let json = serde_json::to_string(&notice)
+            .map_err(|e| StoreError::backend(format!("cannot encode a notification: {e}")))?;
+        for target in targets {
+            queued.push(Queued {
+                channel: target.channel,
+                alert,
+                key: match target.level {
+                    Some(level) => format!("{}:escalation:{level}", notice.idempotency_key),
+                    None => notice.idempotency_key.clone(),
+                },
+                series_key: notice.series_key.clone(),
+                action: notice.action,
+                notice: json.clone(),
+                level: target.level,
+                not_before: target.not_before,
+            });
+        }
+    }
+    insert(tx, t, &queued, now).await
+}
+
+/// The rows [`notice_of`] builds the notices of some alerts from, by alert.
+async fn notice_rows(tx: &mut Tx, t: i64, ids: &[i64]) -> Result<HashMap<i64, NoticeRow>> {
+    let mut rows: HashMap<i64, NoticeRow> = HashMap::with_capacity(ids.len());
+    for part in ids.chunks(ROWS_PER_STATEMENT) {
+        let found: Vec<NoticeRow> = tx
+            .all(
+                Sql::new(format!(
+                    "SELECT a.id, a.instance_id, i.customer_id, a.kind, a.series, a.severity, \
+                     a.stage, a.days_left, a.resolution, a.resolution_note, \
+                     i.name AS instance_name, c.name AS customer_name, cl.facts FROM alerts a \
+                     JOIN instances i ON i.tenant_id = a.tenant_id AND i.id = a.instance_id \
+                     JOIN customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id \
+                     LEFT JOIN current_licenses cl ON cl.tenant_id = a.tenant_id \
+                     AND cl.instance_id = a.instance_id \
+                     WHERE a.tenant_id = $1 AND a.id IN ({})",
+                    params(2, part.len())
+                ))
+                .bind(t)
+                .bind_all(part.iter().copied()),
             )
             .await?;
+        rows.extend(found.into_iter().map(|row| (row.id, row)));
     }
-    Ok(queued)
+    Ok(rows)
+}
+
+/// For alerts that resolved: the number of each one's resolves (this one included), and the
+/// channels its triggers went to, or are still to go to.
+async fn resolve_facts(
+    tx: &mut Tx,
+    t: i64,
+    resolved: &[i64],
+) -> Result<(HashMap<i64, i64>, HashMap<i64, Vec<i64>>)> {
+    // Resolves are numbered by the alert's resolved events (this one's is already written),
+    // and go to the channels its triggers went to.
+    let mut counts_of: HashMap<i64, i64> = HashMap::new();
+    let mut sent_to: HashMap<i64, Vec<i64>> = HashMap::new();
+    for part in resolved.chunks(ROWS_PER_STATEMENT) {
+        let counts: Vec<(i64, i64)> = tx
+            .all(
+                Sql::new(format!(
+                    "SELECT alert_id, COUNT(*) FROM alert_events WHERE tenant_id = $1 \
+                     AND what = 'resolved' AND alert_id IN ({}) GROUP BY alert_id",
+                    params(2, part.len())
+                ))
+                .bind(t)
+                .bind_all(part.iter().copied()),
+            )
+            .await?;
+        counts_of.extend(counts);
+        let channels: Vec<(i64, i64)> = tx
+            .all(
+                Sql::new(format!(
+                    "SELECT DISTINCT alert_id, channel_id FROM deliveries WHERE tenant_id = $1 \
+                     AND action = 'trigger' AND state <> 'cancelled' AND alert_id IN ({}) \
+                     ORDER BY alert_id, channel_id",
+                    params(2, part.len())
+                ))
+                .bind(t)
+                .bind_all(part.iter().copied()),
+            )
+            .await?;
+        for (alert, channel) in channels {
+            sent_to.entry(alert).or_default().push(channel);
+        }
+    }
+    Ok((counts_of, sent_to))
+}
+
+/// Writes rows of the outbox; how many were new.
+async fn insert(tx: &mut Tx, t: i64, queued: &[Queued], now: Timestamp) -> Result<u64> {
+    let mut written = 0;
+    for part in queued.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = Sql::new(format!(
+            "INSERT INTO deliveries (tenant_id, channel_id, alert_id, idempotency_key, \
+             series_key, action, notice, escalation_level, state, not_before, created_at) \
+             VALUES {} ON CONFLICT DO NOTHING",
+            value_rows(1, part.len(), 11)
+        ));
+        for row in part {
+            insert = insert
+                .bind(t)
+                .bind(row.channel)
+                .bind(row.alert)
+                .bind(row.key.clone())
+                .bind(row.series_key.clone())
+                .bind(row.action.as_str())
+                .bind(row.notice.clone())
+                .bind(row.level.map(i64::from))
+                .bind("pending")
+                .bind(seconds(row.not_before))
+                .bind(seconds(now));
+        }
+        written += tx.execute(insert).await?;
+    }
+    Ok(written)
 }
 
 /// One line for a subject or a title.
@@ -322,65 +399,84 @@ struct Target {
     not_before: Timestamp,
 }
 
-/// Where a firing alert goes: the tenant's routing rules (every enabled channel when it has
-/// none), plus the levels of each escalation policy it is severe enough for.
-async fn targets(
-    tx: &mut Tx,
-    tenant: TenantId,
-    kind: AlertKind,
-    severity: Severity,
-    customer: CustomerId,
-    now: Timestamp,
-) -> Result<Vec<Target>> {
-    let channels: Vec<(i64,)> = tx
-        .all(
-            Sql::new("SELECT id FROM channels WHERE tenant_id = $1 AND enabled ORDER BY id")
+/// A tenant's enabled channels, routing rules and escalation policies, read once for all the
+/// alerts a transaction fires.
+struct Routing {
+    enabled: Vec<i64>,
+    routes: Vec<Route>,
+    escalations: Vec<Escalation>,
+}
+
+impl Routing {
+    async fn load(tx: &mut Tx, tenant: TenantId) -> Result<Routing> {
+        let channels: Vec<(i64,)> = tx
+            .all(
+                Sql::new("SELECT id FROM channels WHERE tenant_id = $1 AND enabled ORDER BY id")
+                    .bind(tenant.0),
+            )
+            .await?;
+        let routes: Vec<RouteRow> = tx
+            .all(
+                Sql::new(format!("{ROUTE_SELECT} WHERE tenant_id = $1 ORDER BY id")).bind(tenant.0),
+            )
+            .await?;
+        let escalations: Vec<EscalationRow> = tx
+            .all(
+                Sql::new(format!(
+                    "{ESCALATION_SELECT} WHERE tenant_id = $1 ORDER BY id"
+                ))
                 .bind(tenant.0),
-        )
-        .await?;
-    let enabled: Vec<i64> = channels.into_iter().map(|(id,)| id).collect();
-    let routes: Vec<RouteRow> = tx
-        .all(Sql::new(format!("{ROUTE_SELECT} WHERE tenant_id = $1 ORDER BY id")).bind(tenant.0))
-        .await?;
-    let routes = routes
-        .into_iter()
-        .map(Route::try_from)
-        .collect::<Result<Vec<_>>>()?;
-    let mut out: Vec<Target> = Vec::new();
-    for channel in routed(&routes, &enabled, kind, severity, customer) {
-        out.push(Target {
-            channel,
-            level: None,
-            not_before: now,
-        });
+            )
+            .await?;
+        Ok(Routing {
+            enabled: channels.into_iter().map(|(id,)| id).collect(),
+            routes: routes
+                .into_iter()
+                .map(Route::try_from)
+                .collect::<Result<_>>()?,
+            escalations: escalations
+                .into_iter()
+                .map(Escalation::try_from)
+                .collect::<Result<_>>()?,
+        })
     }
-    let escalations: Vec<EscalationRow> = tx
-        .all(
-            Sql::new(format!(
-                "{ESCALATION_SELECT} WHERE tenant_id = $1 ORDER BY id"
-            ))
-            .bind(tenant.0),
-        )
-        .await?;
-    for row in escalations {
-        let policy = Escalation::try_from(row)?;
-        if severity < policy.min_severity {
-            continue;
-        }
-        for (n, level) in policy.levels.iter().enumerate() {
-            if !enabled.contains(&level.channel_id.0) {
+
+    /// Where a firing alert goes: the routing rules' channels (every enabled channel when the
+    /// tenant has no rules), plus the levels of each escalation policy it is severe enough for.
+    fn targets(
+        &self,
+        kind: AlertKind,
+        severity: Severity,
+        customer: CustomerId,
+        now: Timestamp,
+    ) -> Vec<Target> {
+        let mut out: Vec<Target> = routed(&self.routes, &self.enabled, kind, severity, customer)
+            .into_iter()
+            .map(|channel| Target {
+                channel,
+                level: None,
+                not_before: now,
+            })
+            .collect();
+        for policy in &self.escalations {
+            if severity < policy.min_severity {
                 continue;
             }
-            out.push(Target {
-                channel: level.channel_id.0,
-                level: Some(u32::try_from(n + 1).unwrap_or(u32::MAX)),
-                not_before: now
-                    .checked_add(SignedDuration::from_mins(i64::from(level.after_minutes)))
-                    .unwrap_or(now),
-            });
+            for (n, level) in policy.levels.iter().enumerate() {
+                if !self.enabled.contains(&level.channel_id.0) {
+                    continue;
+                }
+                out.push(Target {
+                    channel: level.channel_id.0,
+                    level: Some(u32::try_from(n + 1).unwrap_or(u32::MAX)),
+                    not_before: now
+                        .checked_add(SignedDuration::from_mins(i64::from(level.after_minutes)))
+                        .unwrap_or(now),
+                });
+            }
         }
+        out
     }
-    Ok(out)
 }
 
 /// The channels routing rules send an alert to: those of every matching rule, or every
@@ -411,15 +507,21 @@ pub(crate) fn routed(
 /// Cancels the escalation levels of an alert not yet sent (acknowledged, resolved, or
 /// superseded by a later stage's).
 pub(super) async fn cancel_escalations(tx: &mut Tx, tenant: TenantId, alert: i64) -> Result<u64> {
+    cancel_escalations_of(tx, tenant, &[alert]).await
+}
+
+/// Cancels the unsent escalation levels of some alerts.
+async fn cancel_escalations_of(tx: &mut Tx, tenant: TenantId, alerts: &[i64]) -> Result<u64> {
     Ok(tx
         .execute(
-            Sql::new(
+            Sql::new(format!(
                 "UPDATE deliveries SET state = 'cancelled', lease_owner = NULL, \
-                 lease_until = NULL WHERE tenant_id = $1 AND alert_id = $2 \
-                 AND escalation_level IS NOT NULL AND state = 'pending'",
-            )
+                 lease_until = NULL WHERE tenant_id = $1 AND escalation_level IS NOT NULL \
+                 AND state = 'pending' AND alert_id IN ({})",
+                params(2, alerts.len())
+            ))
             .bind(tenant.0)
-            .bind(alert),
+            .bind_all(alerts.iter().copied()),
         )
         .await?)
 }
@@ -629,14 +731,11 @@ impl SqlStore {
 impl SqlStore {
     /// The claimed rows `ids`, with their channels (secrets opened) and references.
     async fn due_rows(&self, tx: &mut Tx, claimed: &[(i64,)]) -> Result<Vec<DueDelivery>> {
-        let placeholders: Vec<String> = (1..=claimed.len()).map(|n| format!("${n}")).collect();
-        let mut select = Sql::new(format!(
+        let select = Sql::new(format!(
             "{DELIVERY_SELECT} WHERE d.id IN ({}) ORDER BY d.not_before, d.id",
-            placeholders.join(", ")
-        ));
-        for (id,) in claimed {
-            select = select.bind(*id);
-        }
+            params(1, claimed.len())
+        ))
+        .bind_all(claimed.iter().map(|(id,)| *id));
         let rows: Vec<DeliveryRow> = tx.all(select).await?;
         let mut due = Vec::with_capacity(rows.len());
         for row in rows {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::db::{Db, Sql};
+use super::db::{Db, Sql, params};
 use super::rows::{INSTANCE_COLUMNS, INSTANCE_FROM, InstanceRow, duration_secs, seconds};
 use super::{SqlStore, missing};
 use crate::error::{Result, StoreError};
@@ -59,15 +59,12 @@ impl Leasing for SqlStore {
             tx.commit().await?;
             return Ok(Vec::new());
         }
-        let placeholders: Vec<String> = (1..=leased.len()).map(|n| format!("${n}")).collect();
-        let mut select = Sql::new(format!(
+        let select = Sql::new(format!(
             "SELECT {INSTANCE_COLUMNS} FROM {INSTANCE_FROM} WHERE i.id IN ({}) \
              ORDER BY i.next_poll_at, i.id",
-            placeholders.join(", ")
-        ));
-        for (id,) in leased {
-            select = select.bind(id);
-        }
+            params(1, leased.len())
+        ))
+        .bind_all(leased.into_iter().map(|(id,)| id));
         let rows: Vec<InstanceRow> = tx.all(select).await?;
         tx.commit().await?;
         rows.into_iter().map(Instance::try_from).collect()
