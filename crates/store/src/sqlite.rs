@@ -91,13 +91,17 @@ pub(crate) async fn open(url: &str, options: &OpenOptions) -> Result<SqlStore> {
         })?;
     }
     let lock = NodeLock::acquire(&path)?;
+    // A local file needs no ping before each use (sqlx's default): it would cost a hand-off to
+    // the connection's thread per transaction, and a broken connection fails its statement.
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
+        .test_before_acquire(false)
         .connect_with(connect.clone().create_if_missing(true))
         .await?;
     crate::migrations::sqlite().run(&writer).await?;
     let readers = SqlitePoolOptions::new()
         .max_connections(options.max_connections.max(1))
+        .test_before_acquire(false)
         .connect_with(connect.read_only(true))
         .await?;
     tracing::info!(path = %path.display(), "opened the SQLite database");

@@ -72,7 +72,7 @@ struct NoticeRow {
 }
 
 /// The most rows one multi-row statement writes (well under both backends' argument limits).
-pub(super) const ROWS_PER_STATEMENT: usize = 400;
+pub(super) const ROWS_PER_STATEMENT: usize = 256;
 
 /// The notification of what just happened to an alert: a snapshot of the alert, its instance
 /// and the current license, so that every retry sends the same facts. Also the instance's
