@@ -61,7 +61,9 @@ pub fn alertname(notice: &Notice) -> &'static str {
     match (notice.action, notice.kind) {
         (NoticeAction::Test, _) => "RunwayTest",
         (_, AlertKind::LicenseExpiry) => "RunwayLicenseExpiry",
+        (_, AlertKind::MaintenanceExpiry) => "RunwayMaintenanceExpiry",
         (_, AlertKind::NotRead) => "RunwayNotRead",
+        (_, AlertKind::Capacity) => "RunwayCapacity",
     }
 }
 

@@ -65,7 +65,12 @@ pub fn subject(notice: &Notice) -> String {
             format!("[Runway] License for {who} expires {date}")
         }
         (_, AlertKind::LicenseExpiry, None) => format!("[Runway] License for {who}"),
+        (_, AlertKind::MaintenanceExpiry, Some(date)) => {
+            format!("[Runway] Maintenance for {who} expires {date}")
+        }
+        (_, AlertKind::MaintenanceExpiry, None) => format!("[Runway] Maintenance for {who}"),
         (_, AlertKind::NotRead, _) => format!("[Runway] {who} is not being read"),
+        (_, AlertKind::Capacity, _) => format!("[Runway] {who} is near its licensed users"),
     };
     truncate(&one_line(&subject), SUBJECT_CHARS)
 }

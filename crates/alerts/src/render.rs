@@ -65,7 +65,11 @@ pub(crate) fn facts(notice: &Notice) -> Vec<(&'static str, String)> {
         facts.push(("Edition", edition.clone()));
     }
     if let Some(date) = notice.expiry_date {
-        facts.push(("Expires", format!("{date} ({})", notice.zone)));
+        let label = match notice.kind {
+            AlertKind::MaintenanceExpiry => "Maintenance expires",
+            _ => "Expires",
+        };
+        facts.push((label, format!("{date} ({})", notice.zone)));
     }
     if notice.action != NoticeAction::Resolve
         && let Some(days) = notice.days_left

@@ -21,8 +21,41 @@ pub enum AlertKind {
     /// A license's reminder series: one per (instance, expiry date), escalating through the
     /// tenant's milestones to the lapse alert.
     LicenseExpiry,
+    /// The reminder series on a license's maintenance date (updates stop when it passes),
+    /// when the tenant turns it on: the license's milestones, at most WARNING.
+    MaintenanceExpiry,
     /// An instance whose last successful read is older than the tenant allows.
     NotRead,
+    /// An instance using 90% or more of its licensed seats, when the tenant turns it on.
+    Capacity,
+}
+
+impl AlertKind {
+    /// Every kind, in the order the pages list them.
+    pub const ALL: [AlertKind; 4] = [
+        AlertKind::LicenseExpiry,
+        AlertKind::MaintenanceExpiry,
+        AlertKind::NotRead,
+        AlertKind::Capacity,
+    ];
+
+    /// Whether its alerts are a reminder series keyed to a date.
+    pub fn is_reminder(self) -> bool {
+        matches!(
+            self,
+            AlertKind::LicenseExpiry | AlertKind::MaintenanceExpiry
+        )
+    }
+
+    /// Its name in words, for pages and messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            AlertKind::LicenseExpiry => "license expiry",
+            AlertKind::MaintenanceExpiry => "maintenance expiry",
+            AlertKind::NotRead => "not read",
+            AlertKind::Capacity => "capacity",
+        }
+    }
 }
 
 /// Where an alert is in its life.
@@ -47,11 +80,17 @@ pub enum AlertResolution {
     Superseded,
     /// The instance was read successfully again.
     ReadAgain,
+    /// Seats freed up: usage fell below 90% of the license.
+    Headroom,
+    /// The tenant turned the alert's kind off.
+    TurnedOff,
 }
 
 stored_names!(AlertKind, "alert kind", {
     LicenseExpiry => "license_expiry",
+    MaintenanceExpiry => "maintenance_expiry",
     NotRead => "not_read",
+    Capacity => "capacity",
 });
 stored_names!(AlertState, "alert state", {
     Open => "open",
@@ -62,6 +101,8 @@ stored_names!(AlertResolution, "alert resolution", {
     Renewed => "renewed",
     Superseded => "superseded",
     ReadAgain => "read_again",
+    Headroom => "headroom",
+    TurnedOff => "turned_off",
 });
 
 /// The stored spelling of a reminder stage: `milestone:10`, `lapse` (and `not_read` for the
@@ -93,7 +134,8 @@ pub struct Alert {
     pub instance_id: InstanceId,
     /// What it is about.
     pub kind: AlertKind,
-    /// The expiry date of a reminder series (in the tenant's zone).
+    /// The date of a reminder series (in the tenant's zone): the license's expiry, or its
+    /// maintenance date for a maintenance series.
     pub expiry_date: Option<Date>,
     /// Its severity now (the last stage that fired).
     pub severity: Severity,

@@ -64,6 +64,11 @@ const SQLITE: &[Step] = &[
         "resend",
         include_str!("../migrations/sqlite/0010_resend.sql"),
     ),
+    (
+        11,
+        "more_alert_kinds",
+        include_str!("../migrations/sqlite/0011_more_alert_kinds.sql"),
+    ),
 ];
 
 const POSTGRES: &[Step] = &[
@@ -116,6 +121,11 @@ const POSTGRES: &[Step] = &[
         10,
         "resend",
         include_str!("../migrations/postgres/0010_resend.sql"),
+    ),
+    (
+        11,
+        "more_alert_kinds",
+        include_str!("../migrations/postgres/0011_more_alert_kinds.sql"),
     ),
 ];
 

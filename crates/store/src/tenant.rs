@@ -48,6 +48,11 @@ pub struct TenantSettings {
     /// Hours without a successful read before an instance raises the "not read" alert
     /// (1–8760; default 24).
     pub not_read_after_hours: u32,
+    /// Raise a "capacity" alert while an instance uses 90% or more of its licensed seats
+    /// (off by default: the dashboard shows headroom).
+    pub capacity_alerts: bool,
+    /// Run a reminder series on each license's maintenance date too (off by default).
+    pub maintenance_reminders: bool,
 }
 
 impl TenantSettings {
@@ -61,6 +66,8 @@ impl TenantSettings {
             renewal_template: RenewalTemplate::default(),
             retention: Retention::default(),
             not_read_after_hours: DEFAULT_NOT_READ_AFTER_HOURS,
+            capacity_alerts: false,
+            maintenance_reminders: false,
         }
     }
 }

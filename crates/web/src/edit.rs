@@ -455,6 +455,11 @@ pub struct SettingsDraft {
     pub attempt_days: Option<u32>,
     /// Hours without a successful read before the "not read" alert; unchanged when absent.
     pub not_read_after_hours: Option<u32>,
+    /// Whether an instance at 90% or more of its licensed users raises a "capacity" alert;
+    /// unchanged when absent.
+    pub capacity_alerts: Option<bool>,
+    /// Whether maintenance dates get a reminder series too; unchanged when absent.
+    pub maintenance_reminders: Option<bool>,
 }
 
 impl SettingsDraft {
@@ -475,6 +480,8 @@ impl SettingsDraft {
             history_days: Some(settings.retention.history_days()),
             attempt_days: Some(settings.retention.attempt_days()),
             not_read_after_hours: Some(settings.not_read_after_hours),
+            capacity_alerts: Some(settings.capacity_alerts),
+            maintenance_reminders: Some(settings.maintenance_reminders),
         }
     }
 
@@ -536,6 +543,10 @@ impl SettingsDraft {
                     renewal_template,
                     retention,
                     not_read_after_hours,
+                    capacity_alerts: self.capacity_alerts.unwrap_or(current.capacity_alerts),
+                    maintenance_reminders: self
+                        .maintenance_reminders
+                        .unwrap_or(current.maintenance_reminders),
                 })
             }
             _ => Err(errors),

@@ -40,97 +40,281 @@ struct Watched {
     created_at: i64,
     expiry: Option<i64>,
     last_success_at: Option<i64>,
+    /// The current license's facts, read only when a kind that needs them is on.
+    facts: Option<String>,
+    /// When the instance last crossed up to 90% of its seats, read only when capacity
+    /// alerts are on.
+    capacity_up_at: Option<i64>,
 }
 
-const WATCHED: &str = "SELECT i.id, i.login_kind, i.enabled, i.created_at, cl.expiry, \
-     cl.last_success_at FROM instances i LEFT JOIN current_licenses cl \
-     ON cl.tenant_id = i.tenant_id AND cl.instance_id = i.id WHERE i.tenant_id = $1";
+/// The statement that reads what the rules need of a tenant's instances (`$1`): the facts and
+/// the last capacity crossing only for the kinds the tenant has on, so that the default
+/// kinds stay a read of two tables.
+fn watched_sql(tenant: &Tenant) -> String {
+    let settings = &tenant.settings;
+    let facts = if settings.capacity_alerts || settings.maintenance_reminders {
+        "cl.facts"
+    } else {
+        "CAST(NULL AS TEXT)"
+    };
+    let capacity = if settings.capacity_alerts {
+        "(SELECT MAX(e.at) FROM instance_events e WHERE e.tenant_id = i.tenant_id \
+         AND e.instance_id = i.id AND e.kind = 'capacity_up')"
+    } else {
+        "CAST(NULL AS BIGINT)"
+    };
+    format!(
+        "SELECT i.id, i.login_kind, i.enabled, i.created_at, cl.expiry, cl.last_success_at, \
+         {facts} AS facts, {capacity} AS capacity_up_at FROM instances i \
+         LEFT JOIN current_licenses cl ON cl.tenant_id = i.tenant_id AND cl.instance_id = i.id \
+         WHERE i.tenant_id = $1"
+    )
+}
 
 /// What is already true of one instance's alerts.
 #[derive(Debug, Default)]
 struct Known {
-    /// Stages fired or skipped, per expiry date.
-    stages: HashMap<String, Vec<Stage>>,
-    /// Expiry dates of reminder series not yet resolved.
-    open_series: Vec<Date>,
-    /// The series of unresolved "not read" alerts (one at most, as the rule keeps it).
-    not_read: Vec<String>,
+    /// Stages fired or skipped, per reminder kind and date.
+    stages: HashMap<(AlertKind, String), Vec<Stage>>,
+    /// Dates of reminder series not yet resolved, per reminder kind.
+    open_series: HashMap<AlertKind, Vec<Date>>,
+    /// The series of other unresolved alerts ("not read", capacity), per kind.
+    open_spells: HashMap<AlertKind, Vec<String>>,
 }
 
 impl Known {
-    /// Notes a stage fired or skipped for an expiry date (as stored).
-    fn add_stage(&mut self, date: String, stage: &str) {
-        if let Some(stage) = parse_stage(stage) {
-            self.stages.entry(date).or_default().push(stage);
+    /// Notes a stage fired or skipped for a reminder series (as stored).
+    fn add_stage(&mut self, kind: &str, date: String, stage: &str) {
+        if let (Ok(kind), Some(stage)) = (AlertKind::from_str(kind), parse_stage(stage)) {
+            self.stages.entry((kind, date)).or_default().push(stage);
         }
     }
 
     /// Notes an unresolved alert of a kind and series (as stored).
     fn add_open(&mut self, kind: &str, series: String) {
-        match kind {
-            "not_read" => self.not_read.push(series),
-            _ => self.open_series.extend(Date::from_str(&series).ok()),
+        let Ok(kind) = AlertKind::from_str(kind) else {
+            return;
+        };
+        if kind.is_reminder() {
+            let dates = self.open_series.entry(kind).or_default();
+            dates.extend(Date::from_str(&series).ok());
+        } else {
+            self.open_spells.entry(kind).or_default().push(series);
         }
     }
+
+    fn spells(&self, kind: AlertKind) -> &[String] {
+        self.open_spells.get(&kind).map_or(&[][..], Vec::as_slice)
+    }
+}
+
+/// What core's reminder policy decided for one series kind of an instance.
+#[derive(Debug)]
+struct SeriesPlan {
+    kind: AlertKind,
+    date: Option<Date>,
+    decision: runway_core::ReminderDecision,
+}
+
+impl SeriesPlan {
+    fn is_empty(&self) -> bool {
+        self.decision.fire.is_none()
+            && self.decision.skip.is_empty()
+            && self.decision.resolve.is_empty()
+    }
+}
+
+/// An alert that is not a reminder series to resolve, and why.
+#[derive(Debug)]
+struct Settle {
+    kind: AlertKind,
+    series: String,
+    resolution: AlertResolution,
+    note: String,
 }
 
 /// What the rules decided for one instance.
 #[derive(Debug, Default)]
 struct Plan {
-    expiry_date: Option<Date>,
-    reminder: runway_core::ReminderDecision,
-    /// Raise "not read" for the spell that began then.
-    raise_not_read: Option<Timestamp>,
-    /// Resolve the open "not read" alerts of these spells.
-    resolve_not_read: Vec<String>,
+    /// The license's series, and the maintenance date's when the tenant has it on.
+    series: Vec<SeriesPlan>,
+    /// Alerts of the other kinds to open (their stage claims nothing in the ledger).
+    raise: Vec<Raise>,
+    /// Alerts to resolve that core's reminder policy does not own.
+    settle: Vec<Settle>,
 }
 
 impl Plan {
     fn is_empty(&self) -> bool {
-        self.reminder.fire.is_none()
-            && self.reminder.skip.is_empty()
-            && self.reminder.resolve.is_empty()
-            && self.raise_not_read.is_none()
-            && self.resolve_not_read.is_empty()
+        self.series.iter().all(SeriesPlan::is_empty)
+            && self.raise.is_empty()
+            && self.settle.is_empty()
     }
 }
 
 /// The rules for one instance, as of `now`: core's reminder policy on the last known expiry
-/// (a failed read leaves it as it was), and "not read" for polled instances.
+/// (a failed read leaves it as it was) and, when the tenant has it on, on the maintenance
+/// date; "not read" for polled instances; capacity when the tenant has it on.
 fn decide(tenant: &Tenant, watched: &Watched, known: &Known, now: Timestamp) -> Result<Plan> {
-    let zone = &tenant.settings.zone;
-    let expiry_date = watched
-        .expiry
-        .map(instant)
-        .transpose()?
-        .map(|e| zone.date_of(e));
-    let done = expiry_date
-        .and_then(|d| known.stages.get(&d.to_string()))
-        .map_or(&[][..], Vec::as_slice);
-    let reminder = tenant.settings.reminders.evaluate(&ReminderInput {
-        expiry_date,
-        today: zone.date_of(now),
-        done,
-        open_series: &known.open_series,
-    });
+    let settings = &tenant.settings;
+    let zone = &settings.zone;
+    let today = zone.date_of(now);
+    let facts = watched
+        .facts
+        .as_deref()
+        .map(|json| super::rows::facts(json, "current license", watched.id))
+        .transpose()?;
+    let mut plan = Plan::default();
+    let mut reminder = |kind: AlertKind, at: Option<Timestamp>| {
+        let date = at.map(|e| zone.date_of(e));
+        let done = date
+            .and_then(|d| known.stages.get(&(kind, d.to_string())))
+            .map_or(&[][..], Vec::as_slice);
+        let open = known.open_series.get(&kind).map_or(&[][..], Vec::as_slice);
+        let decision = settings.reminders.evaluate(&ReminderInput {
+            expiry_date: date,
+            today,
+            done,
+            open_series: open,
+        });
+        plan.series.push(SeriesPlan {
+            kind,
+            date,
+            decision,
+        });
+    };
+    reminder(
+        AlertKind::LicenseExpiry,
+        watched.expiry.map(instant).transpose()?,
+    );
+    if settings.maintenance_reminders {
+        // Reminders follow the last known license: a read without facts changes nothing.
+        let at = facts.as_ref().and_then(|f| f.maintenance_expiry);
+        reminder(AlertKind::MaintenanceExpiry, at);
+    } else {
+        for date in known
+            .open_series
+            .get(&AlertKind::MaintenanceExpiry)
+            .into_iter()
+            .flatten()
+        {
+            plan.settle
+                .push(turned_off(AlertKind::MaintenanceExpiry, date.to_string()));
+        }
+    }
+
+    not_read(&mut plan, tenant, watched, known, now)?;
+    capacity(&mut plan, tenant, watched, known, facts.as_ref());
+    Ok(plan)
+}
+
+/// "Not read" belongs to the spell since the last successful read: a read ends it, and so
+/// does the instance no longer being polled.
+fn not_read(
+    plan: &mut Plan,
+    tenant: &Tenant,
+    watched: &Watched,
+    known: &Known,
+    now: Timestamp,
+) -> Result<()> {
+    let settings = &tenant.settings;
     let polled = watched.enabled && watched.login_kind != LoginKind::Manual.as_str();
     let since = instant(watched.last_success_at.unwrap_or(watched.created_at))?;
-    let allowed = SignedDuration::from_hours(i64::from(tenant.settings.not_read_after_hours));
+    let allowed = SignedDuration::from_hours(i64::from(settings.not_read_after_hours));
     let blind = polled && now.duration_since(since) > allowed;
-    // A "not read" alert belongs to the spell since the last successful read: a read ends it,
-    // and so does the instance no longer being polled.
     let spell = since.as_second().to_string();
-    Ok(Plan {
-        expiry_date,
-        reminder,
-        raise_not_read: (blind && !known.not_read.contains(&spell)).then_some(since),
-        resolve_not_read: known
-            .not_read
-            .iter()
-            .filter(|open| !polled || **open != spell)
-            .cloned()
-            .collect(),
-    })
+    let open = known.spells(AlertKind::NotRead);
+    if blind && !open.contains(&spell) {
+        plan.raise.push(Raise {
+            instance: watched.id,
+            kind: AlertKind::NotRead,
+            series: spell.clone(),
+            severity: Severity::Warning,
+            stage: "not_read".to_owned(),
+            days_left: None,
+        });
+    }
+    for series in open.iter().filter(|open| !polled || **open != spell) {
+        plan.settle.push(Settle {
+            kind: AlertKind::NotRead,
+            series: series.clone(),
+            resolution: AlertResolution::ReadAgain,
+            note: "read again".to_owned(),
+        });
+    }
+
+    Ok(())
+}
+
+/// Capacity belongs to the spell since the last crossing up (or since the first reading, if it
+/// was at capacity from the start), and ends when usage falls below the threshold.
+fn capacity(
+    plan: &mut Plan,
+    tenant: &Tenant,
+    watched: &Watched,
+    known: &Known,
+    facts: Option<&runway_core::LicenseFacts>,
+) {
+    let settings = &tenant.settings;
+    let open = known.spells(AlertKind::Capacity);
+    if settings.capacity_alerts {
+        let usage = facts.and_then(runway_core::LicenseFacts::seat_usage);
+        let spell = watched.capacity_up_at.unwrap_or(0).to_string();
+        let full = usage
+            .as_ref()
+            .is_some_and(runway_core::SeatUsage::is_near_capacity);
+        if full && !open.contains(&spell) {
+            plan.raise.push(Raise {
+                instance: watched.id,
+                kind: AlertKind::Capacity,
+                series: spell.clone(),
+                severity: Severity::Info,
+                stage: "capacity".to_owned(),
+                days_left: None,
+            });
+        }
+        for series in open.iter().filter(|open| !full || **open != spell) {
+            let note = match (&usage, full) {
+                (Some(u), false) => format!(
+                    "headroom: {} of {} users ({}%)",
+                    u.used,
+                    u.licensed.count,
+                    u.percent()
+                ),
+                _ => "headroom: a new crossing took over".to_owned(),
+            };
+            plan.settle.push(Settle {
+                kind: AlertKind::Capacity,
+                series: series.clone(),
+                resolution: AlertResolution::Headroom,
+                note,
+            });
+        }
+    } else {
+        for series in open {
+            plan.settle
+                .push(turned_off(AlertKind::Capacity, series.clone()));
+        }
+    }
+}
+
+/// Resolves an alert whose kind the tenant turned off.
+fn turned_off(kind: AlertKind, series: String) -> Settle {
+    Settle {
+        kind,
+        series,
+        resolution: AlertResolution::TurnedOff,
+        note: format!("{} alerts turned off", kind.label()),
+    }
+}
+
+/// A reminder kind's severity for a stage: the policy's, at most WARNING for maintenance (a
+/// lapsed maintenance holds the PBX out of updates; the phones keep working).
+fn reminder_severity(kind: AlertKind, severity: Severity) -> Severity {
+    match kind {
+        AlertKind::MaintenanceExpiry => severity.min(Severity::Warning),
+        _ => severity,
+    }
 }
 
 async fn tenant_in(tx: &mut Tx, tenant: TenantId) -> Result<Tenant> {
@@ -173,15 +357,18 @@ async fn evaluate_in(
     let list = params(2, ids.len());
     let watched: Vec<Watched> = tx
         .all(
-            Sql::new(format!("{WATCHED} AND i.id IN ({list}) ORDER BY i.id"))
-                .bind(t)
-                .bind_all(ids.iter().copied()),
+            Sql::new(format!(
+                "{} AND i.id IN ({list}) ORDER BY i.id",
+                watched_sql(tenant)
+            ))
+            .bind(t)
+            .bind_all(ids.iter().copied()),
         )
         .await?;
-    let stages: Vec<(i64, String, String)> = tx
+    let stages: Vec<(i64, String, String, String)> = tx
         .all(
             Sql::new(format!(
-                "SELECT instance_id, expiry_date, stage FROM reminder_stages \
+                "SELECT instance_id, kind, expiry_date, stage FROM reminder_stages \
                  WHERE tenant_id = $1 AND instance_id IN ({list})"
             ))
             .bind(t)
@@ -212,12 +399,15 @@ async fn evaluate_in(
 
 /// What the ledger rows and unresolved alerts say, per instance.
 fn known_of(
-    stages: Vec<(i64, String, String)>,
+    stages: Vec<(i64, String, String, String)>,
     open: Vec<(i64, String, String)>,
 ) -> HashMap<i64, Known> {
     let mut known: HashMap<i64, Known> = HashMap::new();
-    for (instance, date, stage) in stages {
-        known.entry(instance).or_default().add_stage(date, &stage);
+    for (instance, kind, date, stage) in stages {
+        known
+            .entry(instance)
+            .or_default()
+            .add_stage(&kind, date, &stage);
     }
     for (instance, kind, series) in open {
         known.entry(instance).or_default().add_open(&kind, series);
@@ -228,12 +418,14 @@ fn known_of(
 /// A stage to claim in the ledger.
 struct Claim<'a> {
     instance: i64,
+    kind: AlertKind,
     date: &'a str,
     stage: Stage,
     fired: bool,
 }
 
 /// An alert to open or escalate.
+#[derive(Debug)]
 struct Raise {
     instance: i64,
     kind: AlertKind,
@@ -266,61 +458,63 @@ async fn apply(
     let mut happened: Vec<(i64, Happened)> = Vec::new();
     changed.resolved = resolve_all(tx, tenant.id, plans, now, &mut events, &mut happened).await?;
 
-    let dates: Vec<Option<String>> = plans
+    let dates: Vec<Vec<Option<String>>> = plans
         .iter()
-        .map(|(_, plan)| plan.expiry_date.map(|d| d.to_string()))
+        .map(|(_, plan)| {
+            let dates = plan.series.iter().map(|series| series.date);
+            dates.map(|d| d.map(|d| d.to_string())).collect()
+        })
         .collect();
     let mut claims: Vec<Claim<'_>> = Vec::new();
-    for ((instance, plan), date) in plans.iter().zip(&dates) {
-        let Some(date) = date else { continue };
-        for days in &plan.reminder.skip {
-            claims.push(Claim {
+    for ((instance, plan), dates) in plans.iter().zip(&dates) {
+        for (series, date) in plan.series.iter().zip(dates) {
+            let Some(date) = date else { continue };
+            let claim = |stage: Stage, fired: bool| Claim {
                 instance: *instance,
+                kind: series.kind,
                 date,
-                stage: Stage::Milestone(*days),
-                fired: false,
-            });
-        }
-        if let Some(fire) = plan.reminder.fire {
-            claims.push(Claim {
-                instance: *instance,
-                date,
-                stage: fire.stage,
-                fired: true,
-            });
+                stage,
+                fired,
+            };
+            claims.extend(
+                series
+                    .decision
+                    .skip
+                    .iter()
+                    .map(|d| claim(Stage::Milestone(*d), false)),
+            );
+            claims.extend(series.decision.fire.map(|fire| claim(fire.stage, true)));
         }
     }
     let claimed = claim(tx, tenant.id, &claims, now).await?;
+    let was_claimed = |instance: i64, kind: AlertKind, stage: Stage| {
+        claimed.contains(&(instance, kind.as_str().to_owned(), stage_text(stage)))
+    };
     changed.skipped += claims
         .iter()
-        .filter(|c| !c.fired && claimed.contains(&(c.instance, stage_text(c.stage))))
+        .filter(|c| !c.fired && was_claimed(c.instance, c.kind, c.stage))
         .count() as u64;
 
-    let mut raises: Vec<Raise> = Vec::new();
-    for ((instance, plan), date) in plans.iter().zip(&dates) {
-        if let (Some(date), Some(fire)) = (date, plan.reminder.fire)
-            && claimed.contains(&(*instance, stage_text(fire.stage)))
-        {
-            raises.push(Raise {
-                instance: *instance,
-                kind: AlertKind::LicenseExpiry,
-                series: date.clone(),
-                severity: fire.severity,
-                stage: stage_text(fire.stage),
-                days_left: Some(fire.days_left.get()),
-            });
-        }
-        if let Some(since) = plan.raise_not_read {
-            raises.push(Raise {
-                instance: *instance,
-                kind: AlertKind::NotRead,
-                series: since.as_second().to_string(),
-                severity: Severity::Warning,
-                stage: "not_read".to_owned(),
-                days_left: None,
-            });
+    let mut raises: Vec<&Raise> = Vec::new();
+    let mut fired: Vec<Raise> = Vec::new();
+    for ((instance, plan), dates) in plans.iter().zip(&dates) {
+        for (series, date) in plan.series.iter().zip(dates) {
+            if let (Some(date), Some(fire)) = (date, series.decision.fire)
+                && was_claimed(*instance, series.kind, fire.stage)
+            {
+                fired.push(Raise {
+                    instance: *instance,
+                    kind: series.kind,
+                    series: date.clone(),
+                    severity: reminder_severity(series.kind, fire.severity),
+                    stage: stage_text(fire.stage),
+                    days_left: Some(fire.days_left.get()),
+                });
+            }
         }
     }
+    raises.extend(fired.iter());
+    raises.extend(plans.iter().flat_map(|(_, plan)| plan.raise.iter()));
     let ids = raise(tx, tenant.id, &raises, now).await?;
     changed.fired += ids.len() as u64;
     for (alert, r) in ids.into_iter().zip(raises) {
@@ -328,7 +522,7 @@ async fn apply(
             alert,
             what: "fired",
             severity: r.severity,
-            stage: r.stage,
+            stage: r.stage.clone(),
             note: String::new(),
         });
         happened.push((alert, Happened::Fired));
@@ -364,45 +558,44 @@ async fn resolve_all(
     };
     for (instance, plan) in plans {
         let instance = InstanceId(*instance);
-        for resolution in &plan.reminder.resolve {
-            let (kind, note) = match resolution.reason {
-                ResolveReason::Renewed { new_expiry } => (
-                    AlertResolution::Renewed,
-                    format!("renewed: new expiry {new_expiry}"),
-                ),
-                ResolveReason::Superseded { new_expiry } => (
-                    AlertResolution::Superseded,
-                    format!("superseded: new expiry {new_expiry}"),
-                ),
-            };
-            let series = resolution.expiry_date.to_string();
+        let reminders = plan.series.iter().flat_map(|series| {
+            series.decision.resolve.iter().map(move |resolution| {
+                let what = match series.kind {
+                    AlertKind::MaintenanceExpiry => "maintenance date",
+                    _ => "expiry",
+                };
+                let (how, note) = match resolution.reason {
+                    ResolveReason::Renewed { new_expiry } => (
+                        AlertResolution::Renewed,
+                        format!("renewed: new {what} {new_expiry}"),
+                    ),
+                    ResolveReason::Superseded { new_expiry } => (
+                        AlertResolution::Superseded,
+                        format!("superseded: new {what} {new_expiry}"),
+                    ),
+                };
+                Settle {
+                    kind: series.kind,
+                    series: resolution.expiry_date.to_string(),
+                    resolution: how,
+                    note,
+                }
+            })
+        });
+        let settles: Vec<Settle> = reminders.collect();
+        for settle in settles.iter().chain(&plan.settle) {
             let done = resolve(
                 tx,
                 tenant,
                 instance,
-                AlertKind::LicenseExpiry,
-                &series,
-                kind,
-                &note,
+                settle.kind,
+                &settle.series,
+                settle.resolution,
+                &settle.note,
                 now,
             )
             .await?;
-            resolved(done, &note);
-        }
-        for series in &plan.resolve_not_read {
-            let note = "read again";
-            let done = resolve(
-                tx,
-                tenant,
-                instance,
-                AlertKind::NotRead,
-                series,
-                AlertResolution::ReadAgain,
-                note,
-                now,
-            )
-            .await?;
-            resolved(done, note);
+            resolved(done, &settle.note);
         }
     }
 
@@ -410,31 +603,32 @@ async fn resolve_all(
 }
 
 /// Claims stages of series in the ledger, and returns those this transaction claimed as
-/// (instance, stage) — not those claimed before (by anyone, on any node). Each instance's
-/// claims are of one expiry date.
+/// (instance, kind, stage) — not those claimed before (by anyone, on any node). Each
+/// instance's claims of a kind are of one date.
 async fn claim(
     tx: &mut Tx,
     tenant: TenantId,
     claims: &[Claim<'_>],
     now: Timestamp,
-) -> Result<HashSet<(i64, String)>> {
+) -> Result<HashSet<(i64, String, String)>> {
     let mut claimed = HashSet::new();
     for part in claims.chunks(ROWS_PER_STATEMENT) {
         let mut insert = Sql::new(format!(
-            "INSERT INTO reminder_stages (tenant_id, instance_id, expiry_date, stage, \
-             outcome, at) VALUES {} ON CONFLICT DO NOTHING RETURNING instance_id, stage",
-            value_rows(1, part.len(), 6)
+            "INSERT INTO reminder_stages (tenant_id, instance_id, kind, expiry_date, stage, \
+             outcome, at) VALUES {} ON CONFLICT DO NOTHING RETURNING instance_id, kind, stage",
+            value_rows(1, part.len(), 7)
         ));
         for c in part {
             insert = insert
                 .bind(tenant.0)
                 .bind(c.instance)
+                .bind(c.kind.as_str())
                 .bind(c.date)
                 .bind(stage_text(c.stage))
                 .bind(if c.fired { "fired" } else { "skipped" })
                 .bind(seconds(now));
         }
-        let rows: Vec<(i64, String)> = tx.all(insert).await?;
+        let rows: Vec<(i64, String, String)> = tx.all(insert).await?;
         claimed.extend(rows);
     }
     Ok(claimed)
@@ -445,7 +639,7 @@ async fn claim(
 async fn raise(
     tx: &mut Tx,
     tenant: TenantId,
-    raises: &[Raise],
+    raises: &[&Raise],
     now: Timestamp,
 ) -> Result<Vec<i64>> {
     let mut ids: HashMap<(i64, String, String), i64> = HashMap::with_capacity(raises.len());
@@ -579,22 +773,21 @@ impl TryFrom<AlertRow> for Alert {
         let id = row.id;
         let bad = |err: String| corrupt("alert", id, err);
         let kind = AlertKind::from_str(&row.kind).map_err(bad)?;
-        let license = kind == AlertKind::LicenseExpiry;
         Ok(Alert {
             id: AlertId(row.id),
             instance_id: InstanceId(row.instance_id),
             kind,
-            expiry_date: if license {
+            expiry_date: if kind.is_reminder() {
                 Some(Date::from_str(&row.series).map_err(|e| bad(e.to_string()))?)
             } else {
                 None
             },
-            not_read_since: if license {
-                None
-            } else {
+            not_read_since: if kind == AlertKind::NotRead {
                 Some(instant(
                     row.series.parse().map_err(|_| bad("a bad series".into()))?,
                 )?)
+            } else {
+                None
             },
             severity: parse_severity(&row.severity, row.id)?,
             stage: parse_stage(&row.stage),
@@ -632,13 +825,13 @@ impl Alerts for SqlStore {
             // instances where something changes; it decides again from what it reads.
             let watched: Vec<Watched> = self
                 .db
-                .read_all(Sql::new(WATCHED).bind(tenant.id.0))
+                .read_all(Sql::new(watched_sql(&tenant)).bind(tenant.id.0))
                 .await?;
-            let stages: Vec<(i64, String, String)> = self
+            let stages: Vec<(i64, String, String, String)> = self
                 .db
                 .read_all(
                     Sql::new(
-                        "SELECT instance_id, expiry_date, stage FROM reminder_stages \
+                        "SELECT instance_id, kind, expiry_date, stage FROM reminder_stages \
                          WHERE tenant_id = $1",
                     )
                     .bind(tenant.id.0),

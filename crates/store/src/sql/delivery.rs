@@ -106,8 +106,7 @@ fn notice_of(
         .as_deref()
         .map(|json| super::rows::facts(json, "current license", row.instance_id))
         .transpose()?;
-    let license = kind == AlertKind::LicenseExpiry;
-    let expiry_date = if license {
+    let expiry_date = if kind.is_reminder() {
         Some(
             jiff::civil::Date::from_str(&row.series)
                 .map_err(|e| corrupt("alert", alert, e.to_string()))?,
@@ -138,6 +137,10 @@ fn notice_of(
         &row.customer_name,
         expiry_date,
         days_left,
+        facts
+            .as_ref()
+            .and_then(runway_core::LicenseFacts::seat_usage)
+            .as_ref(),
         row.resolution_note.as_deref(),
     );
     let notice = Notice {
@@ -354,39 +357,44 @@ async fn insert(tx: &mut Tx, t: i64, queued: &[Queued], now: Timestamp) -> Resul
 }
 
 /// One line for a subject or a title.
+#[allow(clippy::too_many_arguments, reason = "the facts one line is made of")]
 fn summary(
     kind: AlertKind,
     action: NoticeAction,
     instance: &str,
     customer: &str,
-    expiry: Option<jiff::civil::Date>,
+    date: Option<jiff::civil::Date>,
     days_left: Option<i32>,
+    seats: Option<&runway_core::SeatUsage>,
     resolution: Option<&str>,
 ) -> String {
-    let what = match (kind, days_left) {
-        (AlertKind::NotRead, _) => format!("{instance} ({customer}) has not been read"),
-        (AlertKind::LicenseExpiry, Some(days)) if days < 0 => {
-            format!("{instance} ({customer}): license expired")
-        }
-        (AlertKind::LicenseExpiry, Some(0)) => {
-            format!("{instance} ({customer}): license expires today")
-        }
-        (AlertKind::LicenseExpiry, Some(1)) => {
-            format!("{instance} ({customer}): license expires tomorrow")
-        }
-        (AlertKind::LicenseExpiry, Some(days)) => {
-            format!("{instance} ({customer}): license expires in {days} days")
-        }
-        (AlertKind::LicenseExpiry, None) => format!("{instance} ({customer}): license expiry"),
+    let who = format!("{instance} ({customer})");
+    let thing = match kind {
+        AlertKind::MaintenanceExpiry => "maintenance",
+        _ => "license",
     };
-    let on = expiry.map(|d| format!(" on {d}")).unwrap_or_default();
+    let what = match (kind, days_left) {
+        (AlertKind::NotRead, _) => format!("{who} has not been read"),
+        (AlertKind::Capacity, _) => match seats {
+            Some(u) => format!(
+                "{who} uses {} of {} licensed users ({}%)",
+                u.used,
+                u.licensed.count,
+                u.percent()
+            ),
+            None => format!("{who} is near its licensed users"),
+        },
+        (_, Some(days)) if days < 0 => format!("{who}: {thing} expired"),
+        (_, Some(0)) => format!("{who}: {thing} expires today"),
+        (_, Some(1)) => format!("{who}: {thing} expires tomorrow"),
+        (_, Some(days)) => format!("{who}: {thing} expires in {days} days"),
+        (_, None) => format!("{who}: {thing} expiry"),
+    };
+    let on = date.map(|d| format!(" on {d}")).unwrap_or_default();
     match action {
-        NoticeAction::Resolve => format!(
-            "Resolved: {instance} ({customer}): {}",
-            resolution.unwrap_or("resolved")
-        ),
+        NoticeAction::Resolve => format!("Resolved: {who}: {}", resolution.unwrap_or("resolved")),
         NoticeAction::Test => format!("Test notification from Runway: {what}"),
-        NoticeAction::Trigger if kind == AlertKind::LicenseExpiry => format!("{what}{on}"),
+        NoticeAction::Trigger if kind.is_reminder() => format!("{what}{on}"),
         NoticeAction::Trigger => what,
     }
 }

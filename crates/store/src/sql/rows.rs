@@ -106,12 +106,14 @@ pub(crate) struct TenantRow {
     history_retention_days: i64,
     attempt_retention_days: i64,
     not_read_after_hours: i64,
+    capacity_alerts: bool,
+    maintenance_reminders: bool,
 }
 
 /// The columns of [`TenantRow`].
 pub(crate) const TENANT_COLUMNS: &str = "id, name, time_zone, reminder_milestones, lapse_alert, \
      renewal_template, created_at, history_retention_days, attempt_retention_days, \
-     not_read_after_hours";
+     not_read_after_hours, capacity_alerts, maintenance_reminders";
 
 impl TryFrom<TenantRow> for Tenant {
     type Error = StoreError;
@@ -138,6 +140,8 @@ impl TryFrom<TenantRow> for Tenant {
                 renewal_template,
                 retention,
                 not_read_after_hours: days(row.not_read_after_hours),
+                capacity_alerts: row.capacity_alerts,
+                maintenance_reminders: row.maintenance_reminders,
             },
             created_at: instant(row.created_at)?,
         })

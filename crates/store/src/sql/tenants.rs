@@ -25,6 +25,8 @@ struct Columns {
     history_days: i64,
     attempt_days: i64,
     not_read_hours: i64,
+    capacity_alerts: bool,
+    maintenance_reminders: bool,
 }
 
 fn columns(settings: &TenantSettings) -> Result<Columns> {
@@ -42,6 +44,8 @@ fn columns(settings: &TenantSettings) -> Result<Columns> {
         history_days: i64::from(settings.retention.history_days()),
         attempt_days: i64::from(settings.retention.attempt_days()),
         not_read_hours: i64::from(settings.not_read_after_hours),
+        capacity_alerts: settings.capacity_alerts,
+        maintenance_reminders: settings.maintenance_reminders,
     })
 }
 
@@ -60,8 +64,10 @@ async fn insert_tenant(tx: &mut Tx, settings: &TenantSettings) -> Result<Tenant>
             Sql::new(format!(
                 "INSERT INTO tenants (name, name_key, time_zone, reminder_milestones, \
                  lapse_alert, renewal_template, created_at, history_retention_days, \
-                 attempt_retention_days, not_read_after_hours) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {TENANT_COLUMNS}"
+                 attempt_retention_days, not_read_after_hours, capacity_alerts, \
+                 maintenance_reminders) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 RETURNING {TENANT_COLUMNS}"
             ))
             .bind(&c.name)
             .bind(c.name_key)
@@ -72,7 +78,9 @@ async fn insert_tenant(tx: &mut Tx, settings: &TenantSettings) -> Result<Tenant>
             .bind(seconds(Timestamp::now()))
             .bind(c.history_days)
             .bind(c.attempt_days)
-            .bind(c.not_read_hours),
+            .bind(c.not_read_hours)
+            .bind(c.capacity_alerts)
+            .bind(c.maintenance_reminders),
         )
         .await
         .on_violation(name_taken(&c.name))?;
@@ -137,8 +145,8 @@ impl Tenants for SqlStore {
                     "UPDATE tenants SET name = $2, name_key = $3, time_zone = $4, \
                      reminder_milestones = $5, lapse_alert = $6, renewal_template = $7, \
                      history_retention_days = $8, attempt_retention_days = $9, \
-                     not_read_after_hours = $10 \
-                     WHERE id = $1 RETURNING {TENANT_COLUMNS}"
+                     not_read_after_hours = $10, capacity_alerts = $11, \
+                     maintenance_reminders = $12 WHERE id = $1 RETURNING {TENANT_COLUMNS}"
                 ))
                 .bind(tenant.0)
                 .bind(&c.name)
@@ -149,7 +157,9 @@ impl Tenants for SqlStore {
                 .bind(c.template)
                 .bind(c.history_days)
                 .bind(c.attempt_days)
-                .bind(c.not_read_hours),
+                .bind(c.not_read_hours)
+                .bind(c.capacity_alerts)
+                .bind(c.maintenance_reminders),
             )
             .await
             .on_violation(name_taken(&c.name))?;

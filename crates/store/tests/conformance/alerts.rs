@@ -385,6 +385,225 @@ async fn badges_count_each_instances_unresolved_alerts_with_the_most_severe(h: H
     assert!(store.alert_badges(other).await.unwrap().is_empty());
 }
 
+/// Records a reading at `when` with these facts.
+async fn read_facts(
+    store: &dyn Store,
+    t: TenantId,
+    pbx: InstanceId,
+    when: Timestamp,
+    facts: runway_core::LicenseFacts,
+) {
+    let mut read = reading("2026-01-01T00:00:00Z", facts);
+    read.read_at = when;
+    let mut polled = attempt("2026-01-01T00:00:00Z");
+    polled.started_at = when;
+    store
+        .record_reading(t, pbx, &read, Some(&polled), &[])
+        .await
+        .unwrap();
+}
+
+async fn a_maintenance_date_runs_its_own_series_only_when_the_tenant_turns_it_on(h: Harness) {
+    let store = h.store();
+    let t = ny_tenant(store).await;
+    let c = customer(store, t, "Acme").await;
+    let pbx = instance(store, t, c, "pbx", local("2026-03-01T09:00"))
+        .await
+        .id;
+    // The license and its maintenance end on the same day: two series, one ledger.
+    let mut both = facts("KEY-1", EXPIRY);
+    both.maintenance_expiry = Some(EXPIRY.parse().unwrap());
+    read_facts(store, t, pbx, local("2026-03-01T09:00"), both.clone()).await;
+
+    let changed = store
+        .evaluate_alerts(local("2026-03-10T00:01"))
+        .await
+        .unwrap();
+    assert_eq!(
+        changed.fired, 1,
+        "off by default: the license's series only"
+    );
+    let kinds = |alerts: &[runway_store::Alert]| alerts.iter().map(|a| a.kind).collect::<Vec<_>>();
+    assert_eq!(
+        kinds(&open_alerts(store, t).await),
+        [AlertKind::LicenseExpiry]
+    );
+
+    let mut settings = store.tenant(t).await.unwrap().settings;
+    settings.maintenance_reminders = true;
+    store.update_tenant(t, &settings).await.unwrap();
+    let changed = store
+        .evaluate_alerts(local("2026-03-10T00:02"))
+        .await
+        .unwrap();
+    assert_eq!(changed.fired, 1, "the maintenance series starts at 10 days");
+    let open = open_alerts(store, t).await;
+    let maintenance = open
+        .iter()
+        .find(|a| a.kind == AlertKind::MaintenanceExpiry)
+        .expect("a maintenance alert");
+    assert_eq!(
+        (
+            maintenance.severity,
+            maintenance.stage,
+            maintenance.expiry_date
+        ),
+        (
+            Severity::Info,
+            Some(Stage::Milestone(10)),
+            Some("2026-03-20".parse().unwrap())
+        )
+    );
+    assert_eq!(
+        store
+            .evaluate_alerts(local("2026-03-10T12:00"))
+            .await
+            .unwrap()
+            .fired,
+        0
+    );
+
+    // Maintenance renewed a year on: its series resolves, the license's stays.
+    let mut renewed = both.clone();
+    renewed.maintenance_expiry = Some("2027-03-20T04:30:00Z".parse().unwrap());
+    read_facts(store, t, pbx, local("2026-03-12T10:00"), renewed).await;
+    assert_eq!(
+        kinds(&open_alerts(store, t).await),
+        [AlertKind::LicenseExpiry]
+    );
+    let resolved = resolved_alerts(store, t, Some(AlertKind::MaintenanceExpiry)).await;
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].resolution, Some(AlertResolution::Renewed));
+    assert_eq!(
+        resolved[0].resolution_note.as_deref(),
+        Some("renewed: new maintenance date 2027-03-20")
+    );
+    // The renewal did not take: back to the old date, whose 10-day stage has fired already.
+    read_facts(store, t, pbx, local("2026-03-13T10:00"), both).await;
+    assert_eq!(
+        kinds(&open_alerts(store, t).await),
+        [AlertKind::LicenseExpiry]
+    );
+
+    // One day out: the license's reminder is CRITICAL, the maintenance's at most WARNING.
+    let changed = store
+        .evaluate_alerts(local("2026-03-19T00:00"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (changed.fired, changed.skipped),
+        (2, 2),
+        "1 day fires, 3 days skipped"
+    );
+    let open = open_alerts(store, t).await;
+    let severity = |kind| open.iter().find(|a| a.kind == kind).unwrap().severity;
+    assert_eq!(severity(AlertKind::LicenseExpiry), Severity::Critical);
+    assert_eq!(severity(AlertKind::MaintenanceExpiry), Severity::Warning);
+
+    // The tenant turns the series off: its open alert resolves as such, and on again it
+    // does not fire what has fired.
+    settings.maintenance_reminders = false;
+    store.update_tenant(t, &settings).await.unwrap();
+    let changed = store
+        .evaluate_alerts(local("2026-03-19T11:05"))
+        .await
+        .unwrap();
+    assert_eq!(changed.resolved, 1);
+    assert_eq!(
+        kinds(&open_alerts(store, t).await),
+        [AlertKind::LicenseExpiry]
+    );
+    let off = resolved_alerts(store, t, Some(AlertKind::MaintenanceExpiry)).await;
+    assert_eq!(
+        off[0].resolution,
+        Some(AlertResolution::TurnedOff),
+        "{off:?}"
+    );
+    assert_eq!(
+        off[0].resolution_note.as_deref(),
+        Some("maintenance expiry alerts turned off")
+    );
+    settings.maintenance_reminders = true;
+    store.update_tenant(t, &settings).await.unwrap();
+    let changed = store
+        .evaluate_alerts(local("2026-03-19T11:10"))
+        .await
+        .unwrap();
+    assert_eq!((changed.fired, changed.resolved), (0, 0));
+}
+
+async fn capacity_alerts_open_at_ninety_percent_and_resolve_when_seats_free_up(h: Harness) {
+    let store = h.store();
+    let t = ny_tenant(store).await;
+    let mut settings = store.tenant(t).await.unwrap().settings;
+    settings.capacity_alerts = true;
+    store.update_tenant(t, &settings).await.unwrap();
+    let quiet = ny_tenant_named(store, "Quiet MSP").await;
+    let seats = |used: u32| {
+        let mut f = facts("KEY-1", "2027-06-01T00:00:00Z");
+        f.users_used = Some(used);
+        f.users_licensed = Some(runway_core::LicensedUsers {
+            count: 20,
+            estimated: false,
+        });
+        f
+    };
+    let c = customer(store, t, "Acme").await;
+    let pbx = instance(store, t, c, "pbx", local("2026-03-01T09:00"))
+        .await
+        .id;
+    let qc = customer(store, quiet, "Acme").await;
+    let other = instance(store, quiet, qc, "pbx", local("2026-03-01T09:00"))
+        .await
+        .id;
+
+    read_facts(store, t, pbx, local("2026-03-01T09:00"), seats(17)).await;
+    assert!(open_alerts(store, t).await.is_empty(), "85%: nothing");
+    read_facts(store, t, pbx, local("2026-03-02T09:00"), seats(18)).await;
+    read_facts(store, quiet, other, local("2026-03-02T09:00"), seats(19)).await;
+    let open = open_alerts(store, t).await;
+    assert_eq!(open.len(), 1, "90%: one alert");
+    assert_eq!(
+        (open[0].kind, open[0].severity),
+        (AlertKind::Capacity, Severity::Info)
+    );
+    assert!(
+        open_alerts(store, quiet).await.is_empty(),
+        "off by default: a tenant that did not turn it on hears nothing"
+    );
+    read_facts(store, t, pbx, local("2026-03-03T09:00"), seats(20)).await;
+    assert_eq!(
+        store
+            .evaluate_alerts(local("2026-03-03T10:00"))
+            .await
+            .unwrap()
+            .fired,
+        0
+    );
+    assert_eq!(
+        open_alerts(store, t).await.len(),
+        1,
+        "still the one alert at 100%"
+    );
+
+    read_facts(store, t, pbx, local("2026-03-04T09:00"), seats(12)).await;
+    assert!(open_alerts(store, t).await.is_empty());
+    let resolved = resolved_alerts(store, t, Some(AlertKind::Capacity)).await;
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].resolution, Some(AlertResolution::Headroom));
+    assert_eq!(
+        resolved[0].resolution_note.as_deref(),
+        Some("headroom: 12 of 20 users (60%)")
+    );
+}
+
+async fn ny_tenant_named(store: &dyn Store, name: &str) -> TenantId {
+    let mut settings = runway_store::TenantSettings::new(name);
+    settings.zone = Zone::parse(ZONE).unwrap();
+    settings.not_read_after_hours = 8760;
+    store.create_tenant(&settings).await.unwrap().id
+}
+
 conformance!(
     a_series_fires_ten_three_one_and_lapse_once_each_on_the_local_day,
     catch_up_fires_only_the_nearest_milestone_and_the_skipped_never_fire,
@@ -394,4 +613,6 @@ conformance!(
     acknowledging_holds_until_the_next_milestone_and_tenants_never_see_each_other,
     evaluations_racing_on_the_same_day_fire_each_stage_once,
     badges_count_each_instances_unresolved_alerts_with_the_most_severe,
+    a_maintenance_date_runs_its_own_series_only_when_the_tenant_turns_it_on,
+    capacity_alerts_open_at_ninety_percent_and_resolve_when_seats_free_up,
 );

@@ -48,7 +48,7 @@ async fn migrations_build_every_table_from_empty_and_reopening_keeps_the_data(mu
             "{tables:?}"
         );
     }
-    assert_eq!(raw.count("_sqlx_migrations").await, 10);
+    assert_eq!(raw.count("_sqlx_migrations").await, 11);
     raw.close().await;
 
     let t = tenant(h.store(), "Acme MSP").await;

@@ -27,6 +27,8 @@ fn settings(name: &str) -> TenantSettings {
         renewal_template: RenewalTemplate::parse("https://shop.example/renew?k={key}").unwrap(),
         retention: Retention::new(90, 7).unwrap(),
         not_read_after_hours: 48,
+        capacity_alerts: true,
+        maintenance_reminders: true,
     }
 }
 
@@ -38,6 +40,7 @@ async fn a_tenant_keeps_its_settings_through_create_update_and_list(h: Harness) 
 
     let mut changed = settings("Acme Managed Services");
     changed.zone = Zone::parse("Europe/Berlin").unwrap();
+    changed.capacity_alerts = false;
     changed.reminders = ReminderPolicy::default();
     changed.retention = Retention::new(3650, 1).unwrap();
     let updated = store.update_tenant(created.id, &changed).await.unwrap();

@@ -67,6 +67,10 @@ pub struct SettingsView {
     pub attempt_days: u32,
     /// Hours without a successful read before the "not read" alert.
     pub not_read_after_hours: u32,
+    /// Whether an instance at 90% or more of its licensed users raises a "capacity" alert.
+    pub capacity_alerts: bool,
+    /// Whether maintenance dates get a reminder series too.
+    pub maintenance_reminders: bool,
 }
 
 fn settings_view(caller: &Caller, settings: &runway_store::TenantSettings) -> SettingsView {
@@ -85,6 +89,8 @@ fn settings_view(caller: &Caller, settings: &runway_store::TenantSettings) -> Se
         history_days: settings.retention.history_days(),
         attempt_days: settings.retention.attempt_days(),
         not_read_after_hours: settings.not_read_after_hours,
+        capacity_alerts: settings.capacity_alerts,
+        maintenance_reminders: settings.maintenance_reminders,
     }
 }
 

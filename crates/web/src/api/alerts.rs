@@ -147,15 +147,16 @@ impl AlertParams {
                 })
                 .transpose()?,
             kind: present(self.kind.as_ref())
-                .map(|v| {
-                    AlertKind::from_str(v).map_err(|_| bad("kind", v, "license_expiry, not_read"))
-                })
+                .map(|v| AlertKind::from_str(v).map_err(|_| bad("kind", v, KINDS)))
                 .transpose()?,
             customer: id("customer", self.customer.as_ref())?.map(CustomerId),
             instance: id("instance", self.instance.as_ref())?.map(InstanceId),
         })
     }
 }
+
+/// The kinds a filter accepts, for its error message.
+const KINDS: &str = "license_expiry, maintenance_expiry, not_read, capacity";
 
 /// Instance id → (customer, instance name), from the tenant's fleet.
 pub(crate) async fn names(
@@ -179,17 +180,20 @@ pub(crate) async fn names(
 
 /// An alert in words: "License expires in 3 days (2026-12-04)".
 fn summary(alert: &Alert) -> String {
+    let thing = match alert.kind {
+        AlertKind::MaintenanceExpiry => "Maintenance",
+        _ => "License",
+    };
     match (alert.kind, alert.stage, alert.expiry_date, alert.days_left) {
-        (AlertKind::LicenseExpiry, Some(Stage::Lapse), Some(date), _) => {
-            format!("License expired on {date}")
-        }
-        (AlertKind::LicenseExpiry, _, Some(date), Some(days)) => match days {
-            0 => format!("License expires today ({date})"),
-            1 => format!("License expires tomorrow ({date})"),
-            n => format!("License expires in {n} days ({date})"),
-        },
         (AlertKind::NotRead, ..) => "Not read successfully for too long".to_owned(),
-        _ => "License reminder".to_owned(),
+        (AlertKind::Capacity, ..) => "Uses 90% or more of its licensed users".to_owned(),
+        (_, Some(Stage::Lapse), Some(date), _) => format!("{thing} expired on {date}"),
+        (_, _, Some(date), Some(days)) => match days {
+            0 => format!("{thing} expires today ({date})"),
+            1 => format!("{thing} expires tomorrow ({date})"),
+            n => format!("{thing} expires in {n} days ({date})"),
+        },
+        _ => format!("{thing} reminder"),
     }
 }
 

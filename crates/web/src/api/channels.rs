@@ -397,7 +397,7 @@ pub struct RouteView {
     /// Its id (ignored when creating).
     #[serde(default)]
     pub id: i64,
-    /// `license_expiry` or `not_read`; `null`: every kind.
+    /// `license_expiry`, `maintenance_expiry`, `not_read` or `capacity`; `null`: every kind.
     #[serde(default)]
     pub kind: Option<String>,
     /// At least this severe: `INFO`, `WARNING` or `CRITICAL` (default `INFO`).
@@ -438,7 +438,7 @@ impl RouteView {
                 .map(|k| {
                     AlertKind::from_str(&k).map_err(|_| {
                         WebError::Invalid(format!(
-                            "kind must be license_expiry or not_read, not {k:?}"
+                            "kind must be license_expiry, maintenance_expiry, not_read or capacity, not {k:?}"
                         ))
                     })
                 })

@@ -79,10 +79,7 @@ async fn build(state: &AppState, caller: &Caller) -> Result<ChannelsPage, WebErr
             id: r.id.0,
             kind: r
                 .kind
-                .map_or("every kind", |k| match k {
-                    runway_store::AlertKind::LicenseExpiry => "license expiry",
-                    runway_store::AlertKind::NotRead => "not read",
-                })
+                .map_or("every kind", runway_store::AlertKind::label)
                 .to_owned(),
             min_severity: r.min_severity.to_string(),
             customer: r.customer_id.map_or_else(

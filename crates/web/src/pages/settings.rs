@@ -57,6 +57,8 @@ pub(crate) async fn update(
         history_days: days("history_days"),
         attempt_days: days("attempt_days"),
         not_read_after_hours: days("not_read_after_hours"),
+        capacity_alerts: Some(form.checked("capacity_alerts")),
+        maintenance_reminders: Some(form.checked("maintenance_reminders")),
     };
     let checked = if errors.any() {
         Err(errors)
@@ -90,7 +92,8 @@ pub(crate) fn describe_settings(settings: &runway_store::TenantSettings) -> Stri
     let draft = SettingsDraft::from_settings(settings);
     format!(
         "name {:?}, zone {}, milestones {}, lapse alert {}, renewal link {}, history kept {} days, \
-         attempts kept {} days, not read after {} hours",
+         attempts kept {} days, not read after {} hours, capacity alerts {}, maintenance \
+         reminders {}",
         draft.name,
         draft.zone,
         draft.milestones,
@@ -99,5 +102,15 @@ pub(crate) fn describe_settings(settings: &runway_store::TenantSettings) -> Stri
         settings.retention.history_days(),
         settings.retention.attempt_days(),
         settings.not_read_after_hours,
+        if settings.capacity_alerts {
+            "on"
+        } else {
+            "off"
+        },
+        if settings.maintenance_reminders {
+            "on"
+        } else {
+            "off"
+        },
     )
 }

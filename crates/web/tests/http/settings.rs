@@ -16,6 +16,14 @@ async fn retention_and_not_read_settings_are_checked_kept_and_saved() {
         (400.into(), 30.into())
     );
     assert_eq!(current["not_read_after_hours"], 24);
+    assert_eq!(
+        (
+            current["capacity_alerts"].clone(),
+            current["maintenance_reminders"].clone()
+        ),
+        (false.into(), false.into()),
+        "both off by default"
+    );
 
     let mut body = serde_json::json!({
         "name": current["name"], "zone": current["zone"], "milestones": "10, 3, 1",
@@ -84,11 +92,16 @@ async fn retention_and_not_read_settings_are_checked_kept_and_saved() {
                 ("history_days", "90"),
                 ("attempt_days", "7"),
                 ("not_read_after_hours", "48"),
+                ("capacity_alerts", "1"),
             ],
         )
         .await;
     assert_eq!(saved.status, 303, "{}", saved.body);
     let settings = app.store.tenant(app.tenant).await.unwrap().settings;
+    assert!(
+        settings.capacity_alerts && !settings.maintenance_reminders,
+        "a ticked box turns its kind on; an unticked one leaves it off"
+    );
     assert_eq!(
         (
             settings.retention.history_days(),
