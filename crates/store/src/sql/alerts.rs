@@ -14,7 +14,7 @@ use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use runway_core::{ReminderInput, ResolveReason, Severity, Stage};
 
-use super::db::{Sql, Tx, params, value_rows};
+use super::db::{Db, Sql, Tx, params, value_rows};
 use super::delivery::{Happened, ROWS_PER_STATEMENT};
 use super::rows::{TENANT_COLUMNS, TenantRow, corrupt, instant, seconds};
 use super::{SqlStore, limit, missing};
@@ -859,6 +859,15 @@ impl Alerts for SqlStore {
             // transaction reads (an instance deleted meanwhile is left out).
             for chunk in due.chunks(TICK_CHUNK) {
                 let mut tx = self.db.begin().await?;
+                if matches!(self.db, Db::Postgres(_)) {
+                    // PostgreSQL plans each foreign-key check once per connection and keeps
+                    // the plan; planned while `alerts` or `instances` was near empty, the check
+                    // walks an index that shares only the tenant column, a scan of the
+                    // tenant's rows per inserted row (BENCHMARKS.md, "the alert tick").
+                    // Planned afresh with the tables as they are, a chunk's checks are cheap.
+                    tx.execute(Sql::new("SET LOCAL plan_cache_mode = force_custom_plan"))
+                        .await?;
+                }
                 let tenant = match tenant_in(&mut tx, tenant.id).await {
                     Ok(tenant) => tenant,
                     // Deleted since it was read: nothing more to evaluate.
