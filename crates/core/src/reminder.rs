@@ -37,6 +37,16 @@ pub enum Severity {
     Critical,
 }
 
+impl Severity {
+    /// The severity of a maintenance-date reminder whose stage has this one in the tenant's
+    /// policy: at most WARNING, because a lapsed maintenance holds the PBX out of updates and
+    /// the phones keep working.
+    #[must_use]
+    pub fn for_maintenance(self) -> Severity {
+        self.min(Severity::Warning)
+    }
+}
+
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -316,6 +326,13 @@ impl ReminderPolicy {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_maintenance_reminder_is_at_most_a_warning() {
+        assert_eq!(Severity::Info.for_maintenance(), Severity::Info);
+        assert_eq!(Severity::Warning.for_maintenance(), Severity::Warning);
+        assert_eq!(Severity::Critical.for_maintenance(), Severity::Warning);
+    }
     use super::*;
 
     fn date(y: i16, m: i8, d: i8) -> Date {

@@ -308,15 +308,6 @@ fn turned_off(kind: AlertKind, series: String) -> Settle {
     }
 }
 
-/// A reminder kind's severity for a stage: the policy's, at most WARNING for maintenance (a
-/// lapsed maintenance holds the PBX out of updates; the phones keep working).
-fn reminder_severity(kind: AlertKind, severity: Severity) -> Severity {
-    match kind {
-        AlertKind::MaintenanceExpiry => severity.min(Severity::Warning),
-        _ => severity,
-    }
-}
-
 async fn tenant_in(tx: &mut Tx, tenant: TenantId) -> Result<Tenant> {
     let row: Option<TenantRow> = tx
         .optional(
@@ -506,7 +497,10 @@ async fn apply(
                     instance: *instance,
                     kind: series.kind,
                     series: date.clone(),
-                    severity: reminder_severity(series.kind, fire.severity),
+                    severity: match series.kind {
+                        AlertKind::MaintenanceExpiry => fire.severity.for_maintenance(),
+                        _ => fire.severity,
+                    },
                     stage: stage_text(fire.stage),
                     days_left: Some(fire.days_left.get()),
                 });

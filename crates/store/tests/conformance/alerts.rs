@@ -26,7 +26,11 @@ fn local(text: &str) -> Timestamp {
 }
 
 async fn ny_tenant(store: &dyn Store) -> TenantId {
-    let mut settings = runway_store::TenantSettings::new("Acme MSP");
+    ny_tenant_named(store, "Acme MSP").await
+}
+
+async fn ny_tenant_named(store: &dyn Store, name: &str) -> TenantId {
+    let mut settings = runway_store::TenantSettings::new(name);
     settings.zone = Zone::parse(ZONE).unwrap();
     // Reminders are tested apart from "not read" (which its own test turns on).
     settings.not_read_after_hours = 8760;
@@ -35,7 +39,18 @@ async fn ny_tenant(store: &dyn Store) -> TenantId {
 
 /// A polled instance first read at `when` with the license expiring at `expiry`.
 async fn read_at(store: &dyn Store, t: TenantId, pbx: InstanceId, when: Timestamp, expiry: &str) {
-    let mut read = reading("2026-01-01T00:00:00Z", facts("KEY-1", expiry));
+    read_facts(store, t, pbx, when, facts("KEY-1", expiry)).await;
+}
+
+/// Records a successful read at `when` with these facts.
+async fn read_facts(
+    store: &dyn Store,
+    t: TenantId,
+    pbx: InstanceId,
+    when: Timestamp,
+    facts: runway_core::LicenseFacts,
+) {
+    let mut read = reading("2026-01-01T00:00:00Z", facts);
     read.read_at = when;
     let mut polled = attempt("2026-01-01T00:00:00Z");
     polled.started_at = when;
@@ -385,24 +400,6 @@ async fn badges_count_each_instances_unresolved_alerts_with_the_most_severe(h: H
     assert!(store.alert_badges(other).await.unwrap().is_empty());
 }
 
-/// Records a reading at `when` with these facts.
-async fn read_facts(
-    store: &dyn Store,
-    t: TenantId,
-    pbx: InstanceId,
-    when: Timestamp,
-    facts: runway_core::LicenseFacts,
-) {
-    let mut read = reading("2026-01-01T00:00:00Z", facts);
-    read.read_at = when;
-    let mut polled = attempt("2026-01-01T00:00:00Z");
-    polled.started_at = when;
-    store
-        .record_reading(t, pbx, &read, Some(&polled), &[])
-        .await
-        .unwrap();
-}
-
 async fn a_maintenance_date_runs_its_own_series_only_when_the_tenant_turns_it_on(h: Harness) {
     let store = h.store();
     let t = ny_tenant(store).await;
@@ -595,13 +592,6 @@ async fn capacity_alerts_open_at_ninety_percent_and_resolve_when_seats_free_up(h
         resolved[0].resolution_note.as_deref(),
         Some("headroom: 12 of 20 users (60%)")
     );
-}
-
-async fn ny_tenant_named(store: &dyn Store, name: &str) -> TenantId {
-    let mut settings = runway_store::TenantSettings::new(name);
-    settings.zone = Zone::parse(ZONE).unwrap();
-    settings.not_read_after_hours = 8760;
-    store.create_tenant(&settings).await.unwrap().id
 }
 
 conformance!(
