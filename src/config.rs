@@ -74,14 +74,20 @@ impl StoreArgs {
             )
         })?;
         let key = SecretKey::from_env_or_file(&self.data_dir)?;
-        let url = self
-            .database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("runway.db").display()));
+        let url = self.url();
         // The URL may carry a password: errors name the backend, never the URL.
         runway_store::open(&url, OpenOptions::new(key))
             .await
             .context("cannot open the database")
+    }
+}
+
+impl StoreArgs {
+    /// The database URL: the one given, or the SQLite file `runway.db` in the data directory.
+    pub(crate) fn url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("runway.db").display()))
     }
 }
 

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod admin;
+mod backup;
 mod config;
 mod demo;
 mod probe;
@@ -31,6 +32,8 @@ enum Command {
     Serve(serve::ServeArgs),
     Admin(admin::AdminArgs),
     Probe(probe::ProbeArgs),
+    Backup(backup::BackupArgs),
+    Restore(backup::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +63,8 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve::run(args).await,
             Command::Admin(args) => admin::run(args).await,
             Command::Probe(args) => probe::run(args).await,
+            Command::Backup(args) => backup::run_backup(args).await,
+            Command::Restore(args) => backup::run_restore(args).await,
         }
     })
 }

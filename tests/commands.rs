@@ -384,3 +384,389 @@ async fn a_clock_file_moves_served_time_and_local_midnight_fires_the_next_remind
     );
     drop(serve);
 }
+
+/// Two PBXs a test fleet serves on loopback, read with client credentials.
+const BACKUP_FLEET: &str = r#"
+[[pbx]]
+id = "north"
+customer = "Kite Dental"
+name = "Kite North"
+fqdn = "kite-north.example.com"
+version = "20.0.10.1109"
+login = { kind = "client_credentials", client_id = "runway", client_secret = "s-kite-north" }
+product_code = "3CXPSPROFENTSPLA"
+expiry = "+5d"
+max_sim_calls = 8
+users = 12
+
+[[pbx]]
+id = "south"
+customer = "Kite Dental"
+name = "Kite South"
+fqdn = "kite-south.example.com"
+version = "20.0.10.1109"
+login = { kind = "client_credentials", client_id = "runway", client_secret = "s-kite-south" }
+product_code = "3CXPSPROFENTSPLA"
+expiry = "+90d"
+max_sim_calls = 16
+users = 30
+"#;
+
+/// `runway serve` on a data directory, PBXs allowed on loopback; its base URL.
+async fn serve_dir(data_dir: &str) -> (Running, String) {
+    let args = [
+        "serve",
+        "--data-dir",
+        data_dir,
+        "--listen",
+        "127.0.0.1:0",
+        "--pbx-network-allow",
+        "127.0.0.1/32",
+    ];
+    let mut serve = Running::start(&args, &[]);
+    let (serve, lines) = tokio::task::spawn_blocking(move || {
+        let lines = serve.until("Runway is serving");
+        (serve, lines)
+    })
+    .await
+    .unwrap();
+    let base = address_in(lines.last().unwrap());
+    (serve, base)
+}
+
+/// `runway ARGS…` to its end: (success, stdout, stderr).
+fn run_command(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_runway"))
+        .args(args)
+        .envs(env.iter().copied())
+        .env("RUNWAY_LOG", runway_testkit::logs::child_filter("warn"))
+        .output()
+        .unwrap();
+    runway_testkit::logs::keep_output(args[0], &output);
+    (
+        output.status.success(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+/// The License Status table as the API gives it, without what changes with every read.
+async fn license_table(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> Vec<serde_json::Value> {
+    let table: serde_json::Value = client
+        .get(format!("{base}api/v1/licenses"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rows = table["rows"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a table of rows: {table}"))
+        .clone();
+    rows.into_iter()
+        .map(|mut row| {
+            if let Some(row) = row.as_object_mut() {
+                row.retain(|key, _| !key.starts_with("last_") && !key.ends_with("_at"));
+            }
+            row
+        })
+        .collect()
+}
+
+/// The backup round trip a user makes: a fleet polled by `serve`, a backup taken while it
+/// reads, a restore into a fresh directory, and `serve` there shows the same License Status
+/// table and reads the PBXs again with the credentials it restored. A keyless backup restored
+/// with another key is refused with a message that says so, and leaves nothing behind.
+#[tokio::test(flavor = "multi_thread")]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one user story, from a polled fleet to a restored one"
+)]
+async fn a_backup_taken_while_polling_restores_the_same_table_and_working_credentials() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let now = jiff::Timestamp::now();
+    let scenario = runway_sim::Scenario::parse(
+        BACKUP_FLEET,
+        runway_sim::ScenarioFormat::Toml,
+        "backup.toml",
+        now,
+    )
+    .unwrap();
+    for secret in ["s-kite-north", "s-kite-south"] {
+        runway_testkit::secrets::used(secret);
+    }
+    let sim = runway_sim::SimServer::start(
+        scenario,
+        runway_sim::SimOptions {
+            https: None,
+            ..runway_sim::SimOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+
+    let root = tempfile::tempdir().unwrap();
+    let first = root.path().join("first");
+    let first_dir = first.to_str().unwrap();
+    let token = owner_with_token(first_dir, "Europe/Oslo");
+    let (serve, base) = serve_dir(first_dir).await;
+    let client = reqwest::Client::new();
+    let post = |path: String, body: serde_json::Value| {
+        client
+            .post(format!("{base}api/v1/{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let customer: serde_json::Value = post(
+        "customers".into(),
+        serde_json::json!({"name": "Kite Dental"}),
+    )
+    .await
+    .unwrap()
+    .error_for_status()
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let mut instances = Vec::new();
+    for (pbx, secret) in [("north", "s-kite-north"), ("south", "s-kite-south")] {
+        let created: serde_json::Value = post(
+            "instances".into(),
+            serde_json::json!({
+                "customer_id": customer["id"], "name": format!("Kite {pbx}"),
+                "base_url": sim.base_url(pbx, runway_sim::Scheme::Http).unwrap(),
+                "login_kind": "api_client", "identity": "runway", "secret": secret,
+            }),
+        )
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let id = created["id"].as_i64().unwrap();
+        let read: serde_json::Value =
+            post(format!("instances/{id}/read-now"), serde_json::json!({}))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        assert_eq!(read["succeeded"], true, "{read}");
+        instances.push(id);
+    }
+    let before = license_table(&client, &base, &token).await;
+    assert_eq!(before.len(), 2, "{before:?}");
+
+    // The backup runs while reads go on: one reader asks for a read of each PBX in a loop.
+    let archive = root.path().join("runway-backup.tar.gz");
+    let reading = {
+        let (client, base, token, instances) = (
+            client.clone(),
+            base.clone(),
+            token.clone(),
+            instances.clone(),
+        );
+        tokio::spawn(async move {
+            let mut reads = 0u32;
+            loop {
+                for id in &instances {
+                    let sent = client
+                        .post(format!("{base}api/v1/instances/{id}/read-now"))
+                        .bearer_auth(&token)
+                        .json(&serde_json::json!({}))
+                        .send()
+                        .await;
+                    if sent.is_err() {
+                        return reads;
+                    }
+                    reads += 1;
+                }
+            }
+        })
+    };
+    let (ok, printed, errors) = {
+        let args: Vec<String> = ["backup", "--data-dir", first_dir, "--to"]
+            .iter()
+            .map(|a| (*a).to_owned())
+            .chain([archive.to_str().unwrap().to_owned()])
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run_command(&args, &[])
+        })
+        .await
+        .unwrap()
+    };
+    assert!(ok, "runway backup failed: {errors}");
+    assert!(printed.contains("1 tenant(s), 2 instance(s)"), "{printed}");
+    drop(serve);
+    let reads = reading.await.unwrap();
+    assert!(reads > 0, "reads ran beside the backup");
+
+    let second = root.path().join("second");
+    let second_dir = second.to_str().unwrap();
+    let (ok, printed, errors) = run_command(
+        &[
+            "restore",
+            archive.to_str().unwrap(),
+            "--data-dir",
+            second_dir,
+        ],
+        &[],
+    );
+    assert!(ok, "runway restore failed: {errors}");
+    assert!(printed.contains("and the secret key"), "{printed}");
+    let (again, _, errors) = run_command(
+        &[
+            "restore",
+            archive.to_str().unwrap(),
+            "--data-dir",
+            second_dir,
+        ],
+        &[],
+    );
+    assert!(!again, "a second restore over the first needs --force");
+    assert!(errors.contains("is not empty"), "{errors}");
+
+    let (serve, base) = serve_dir(second_dir).await;
+    let after = license_table(&client, &base, &token).await;
+    assert_eq!(after, before, "the restored License Status table");
+    for id in &instances {
+        let read: serde_json::Value = client
+            .post(format!("{base}api/v1/instances/{id}/read-now"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            read["succeeded"], true,
+            "restored credentials log in: {read}"
+        );
+    }
+    drop(serve);
+
+    // A backup without its key, restored with another key: refused, nothing written.
+    let keyless = root.path().join("keyless.tar.gz");
+    let (ok, printed, errors) = run_command(
+        &[
+            "backup",
+            "--data-dir",
+            first_dir,
+            "--to",
+            keyless.to_str().unwrap(),
+            "--without-key",
+        ],
+        &[],
+    );
+    assert!(ok, "{errors}");
+    assert!(printed.contains("NOT in it"), "{printed}");
+    let wrong = root.path().join("wrong.key");
+    std::fs::write(&wrong, format!("{}\n", "ab".repeat(32))).unwrap();
+    let third = root.path().join("third");
+    let (ok, _, errors) = run_command(
+        &[
+            "restore",
+            keyless.to_str().unwrap(),
+            "--data-dir",
+            third.to_str().unwrap(),
+            "--key-file",
+            wrong.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(!ok);
+    assert!(
+        errors.contains("the secret key does not open this backup's credentials"),
+        "{errors}"
+    );
+    assert!(!third.exists(), "a refused restore leaves nothing behind");
+}
+
+/// On PostgreSQL the archive holds the key and the manifest (the data goes through pg_dump),
+/// and restoring it puts the key in the data directory.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_postgres_backup_holds_the_key_and_a_manifest_and_restores_the_key() {
+    let mut bytes = [0u8; 32];
+    bytes.iter_mut().enumerate().for_each(|(i, b)| {
+        *b = u8::try_from(i).unwrap().wrapping_mul(37) ^ 0x5a;
+    });
+    let key_text = runway_core::hex(&bytes);
+    runway_testkit::secrets::used(&key_text);
+    let key = runway_store::SecretKey::parse(&key_text, "test").unwrap();
+    let Some(db) = runway_testkit::TestDb::with_key(runway_testkit::Backend::Postgres, key).await
+    else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let archive = root.path().join("pg.tar.gz");
+    let data = root.path().join("data");
+    let env = [
+        ("RUNWAY_SECRET_KEY", key_text.as_str()),
+        ("RUNWAY_DATABASE_URL", db.url.as_str()),
+    ];
+    let (ok, printed, errors) = run_command(
+        &[
+            "backup",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--to",
+            archive.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert!(ok, "{errors}");
+    assert!(printed.contains("pg_dump"), "{printed}");
+    let listed = Command::new("tar")
+        .args(["-tzf", archive.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(listed.stdout)
+            .unwrap()
+            .lines()
+            .collect::<Vec<_>>(),
+        ["manifest.json", "secret.key"]
+    );
+    let manifest = Command::new("tar")
+        .args(["-xzOf", archive.to_str().unwrap(), "manifest.json"])
+        .output()
+        .unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(&manifest.stdout).unwrap();
+    assert_eq!(manifest["backend"], "postgres");
+    assert_eq!(manifest["schema"], runway_store::latest_schema());
+    assert_eq!(manifest["runway"], runway_store::RELEASE);
+
+    let restored = root.path().join("restored");
+    let (ok, printed, errors) = run_command(
+        &[
+            "restore",
+            archive.to_str().unwrap(),
+            "--data-dir",
+            restored.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(ok, "{errors}");
+    assert!(printed.contains("pg_restore"), "{printed}");
+    assert_eq!(
+        std::fs::read_to_string(restored.join("secret.key"))
+            .unwrap()
+            .trim(),
+        key_text
+    );
+}

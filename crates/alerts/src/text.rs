@@ -1,8 +1,6 @@
 //! Small text rules every channel shares: cutting to a limit, hiding secrets, escaping for
 //! HTML and Slack's mrkdwn, and which links are safe to render.
 
-use std::fmt::Write as _;
-
 use sha2::{Digest as _, Sha256};
 use url::Url;
 
@@ -27,13 +25,7 @@ pub(crate) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Lower-case hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut hex, b| {
-        let _ = write!(hex, "{b:02x}");
-        hex
-    })
-}
+pub(crate) use runway_core::hex;
 
 /// Lower-case hex SHA-256 of `text`.
 pub(crate) fn sha256_hex(text: &str) -> String {

@@ -39,6 +39,7 @@ mod countdown;
 mod edition;
 mod email;
 mod failure;
+mod hex;
 mod instance;
 mod license;
 mod network;
@@ -58,6 +59,7 @@ pub use countdown::DaysLeft;
 pub use edition::{Edition, EditionClues, Family, Term};
 pub use email::{BadEmail, MAX_EMAIL_LENGTH, check_email};
 pub use failure::FailureKind;
+pub use hex::hex;
 pub use instance::{
     BadBaseUrl, BadCaPem, BadPollInterval, BaseUrl, Credentials, LoginKind, MAX_CA_PEM_BYTES,
     PollInterval, TlsOptions, check_ca_pem,

@@ -46,6 +46,23 @@ pub enum StoreError {
         /// The other process, as it wrote itself into the lock file (`unknown` if unreadable).
         pid: String,
     },
+    /// The database was migrated by a newer Runway than this one; it is left untouched.
+    #[error(
+        "this database was written by Runway {written_by} (schema {schema}); this is Runway \
+         {this} (schema {known}) — upgrade Runway, or restore a backup made by this release; \
+         the database was left untouched"
+    )]
+    NewerSchema {
+        /// The release that last migrated it, as it recorded itself (`a newer release` if it
+        /// did not).
+        written_by: String,
+        /// Its schema version.
+        schema: i64,
+        /// This build's release.
+        this: &'static str,
+        /// The newest schema this build knows.
+        known: i64,
+    },
     /// The database failed; the message is for logs, not for users.
     #[error("database error: {message}")]
     Backend {

@@ -53,6 +53,7 @@ mod migrations;
 mod node_lock;
 mod postgres;
 mod secret_key;
+mod snapshot;
 mod sql;
 mod sqlite;
 mod store;
@@ -85,10 +86,13 @@ pub use ids::{
     EventId, InstanceId, ReadingId, RouteId, SessionId, TenantId, UserId,
 };
 pub use instance::{Instance, InstanceUpdate, Login, NewInstance, Schedule};
+pub use migrations::{RELEASE, WrittenBy, latest as latest_schema};
+pub use node_lock::NodeLock;
 /// The settings' types are `runway-core`'s (shared with the PBX client), named here too for
 /// the store's callers.
 pub use runway_core::{BaseUrl, Credentials, FailureKind, LoginKind, PollInterval, TlsOptions};
 pub use secret_key::{KeyError, SECRET_KEY_ENV, SECRET_KEY_FILE, SecretKey};
+pub use snapshot::{Inspection, inspect, snapshot_sqlite};
 pub use store::{
     Alerts, Audit, Backend, Customers, Deliveries, Housekeeping, Instances, Leasing, Licenses,
     SignInThrottle, Store, Tenants, Users, WebAccess,
@@ -155,7 +159,11 @@ pub async fn open(url: &str, options: OpenOptions) -> Result<Arc<dyn Store>> {
         Backend::Sqlite => sqlite::open(url, &options).await?,
         Backend::Postgres => postgres::open(url, &options).await?,
     };
-    if let Err(err) = store.verify_key().await {
+    let checked = match store.verify_key().await {
+        Ok(()) => store.record_release().await,
+        Err(err) => Err(err),
+    };
+    if let Err(err) = checked {
         store.close().await;
         return Err(err);
     }

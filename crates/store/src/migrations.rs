@@ -6,9 +6,69 @@
 //! `_sqlx_migrations` with a checksum, so an edited migration is refused rather than half-applied.
 //! Adding one means adding a file to *both* folders and a line to each list below; a test checks
 //! the lists match the folders.
+//!
+//! Upgrades: each store opens by applying the steps it has not yet seen, each in a transaction of
+//! its own (both backends run DDL transactionally), and then records in `store_meta` which
+//! release wrote the schema ([`WrittenBy`]). A database whose schema is newer than this build is
+//! refused before anything is written: sqlx compares the applied versions with the known ones
+//! before it applies any step, and [`refusal`] turns its complaint into
+//! [`StoreError::NewerSchema`], naming the release that wrote it.
 
+use serde::{Deserialize, Serialize};
 use sqlx::SqlSafeStr as _;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
+
+use crate::error::StoreError;
+
+/// This build's release, as `Cargo.toml` names it.
+pub const RELEASE: &str = env!("CARGO_PKG_VERSION");
+
+/// The `store_meta` row naming the release that last moved the schema forward.
+pub(crate) const WRITTEN_BY: &str = "written_by";
+
+/// Which release of Runway brought a database to its schema version (JSON in `store_meta`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrittenBy {
+    /// The release, e.g. `0.1.0`.
+    pub release: String,
+    /// The schema version it migrated the database to.
+    pub schema: i64,
+}
+
+impl WrittenBy {
+    /// This build at the newest schema it knows.
+    pub(crate) fn this_build() -> WrittenBy {
+        WrittenBy {
+            release: RELEASE.to_owned(),
+            schema: latest(),
+        }
+    }
+
+    /// Reads the stored value; `None` when absent or unreadable (written before 0.1.0 kept it).
+    pub(crate) fn parse(stored: Option<&[u8]>) -> Option<WrittenBy> {
+        stored.and_then(|bytes| serde_json::from_slice(bytes).ok())
+    }
+}
+
+/// What a failed migration means to the operator. A database at a schema newer than this build
+/// (sqlx: "migration N was applied but is missing") becomes [`StoreError::NewerSchema`];
+/// `written_by` is the database's `store_meta` row, read by the caller.
+pub(crate) fn refusal(err: MigrateError, written_by: Option<&[u8]>) -> StoreError {
+    match err {
+        MigrateError::VersionMissing(version) if version > latest() => {
+            let written = WrittenBy::parse(written_by);
+            StoreError::NewerSchema {
+                written_by: written
+                    .as_ref()
+                    .map_or_else(|| "a newer release".to_owned(), |w| w.release.clone()),
+                schema: written.map_or(version, |w| w.schema.max(version)),
+                this: RELEASE,
+                known: latest(),
+            }
+        }
+        other => other.into(),
+    }
+}
 
 /// `(version, description, sql)` of one migration.
 type Step = (i64, &'static str, &'static str);
@@ -147,7 +207,7 @@ fn migrator(steps: &[Step]) -> Migrator {
 }
 
 /// The newest schema version this build knows (the same on both backends).
-pub(crate) fn latest() -> i64 {
+pub fn latest() -> i64 {
     SQLITE.last().map_or(0, |step| step.0)
 }
 
@@ -160,6 +220,10 @@ pub(crate) fn sqlite() -> Migrator {
 pub(crate) fn postgres() -> Migrator {
     migrator(POSTGRES)
 }
+
+#[cfg(test)]
+#[path = "upgrade_fixtures.rs"]
+mod upgrade_fixtures;
 
 #[cfg(test)]
 mod tests {

@@ -16,7 +16,7 @@ use crate::error::{Result, StoreError};
 
 /// Held for as long as the store is open; dropping it releases the lock.
 #[derive(Debug)]
-pub(crate) struct NodeLock {
+pub struct NodeLock {
     file: File,
     path: PathBuf,
 }
@@ -30,7 +30,7 @@ impl NodeLock {
     }
 
     /// Takes the lock for `database`, or says which process holds it.
-    pub(crate) fn acquire(database: &Path) -> Result<NodeLock> {
+    pub fn acquire(database: &Path) -> Result<NodeLock> {
         let path = NodeLock::path_for(database);
         let io = |what: &str, err: std::io::Error| {
             StoreError::backend(format!(

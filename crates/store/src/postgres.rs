@@ -48,7 +48,17 @@ pub(crate) async fn open(url: &str, options: &OpenOptions) -> Result<SqlStore> {
         .connect_with(connect)
         .await
         .map_err(|err| StoreError::backend(format!("cannot connect to PostgreSQL: {err}")))?;
-    crate::migrations::postgres().run(&pool).await?;
+    if let Err(err) = crate::migrations::postgres().run(&pool).await {
+        let written_by: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT value FROM store_meta WHERE name = $1")
+                .bind(crate::migrations::WRITTEN_BY)
+                .fetch_optional(&pool)
+                .await
+                .ok()
+                .flatten();
+        pool.close().await;
+        return Err(crate::migrations::refusal(err, written_by.as_deref()));
+    }
     tracing::info!("opened the PostgreSQL database");
     Ok(SqlStore::new(
         Db::Postgres(pool),

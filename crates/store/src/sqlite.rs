@@ -98,7 +98,11 @@ pub(crate) async fn open(url: &str, options: &OpenOptions) -> Result<SqlStore> {
         .test_before_acquire(false)
         .connect_with(connect.clone().create_if_missing(true))
         .await?;
-    crate::migrations::sqlite().run(&writer).await?;
+    if let Err(err) = crate::migrations::sqlite().run(&writer).await {
+        let written_by = written_by(&writer).await;
+        writer.close().await;
+        return Err(crate::migrations::refusal(err, written_by.as_deref()));
+    }
     let readers = SqlitePoolOptions::new()
         .max_connections(options.max_connections.max(1))
         .test_before_acquire(false)
@@ -114,6 +118,16 @@ pub(crate) async fn open(url: &str, options: &OpenOptions) -> Result<SqlStore> {
         options.secret_key.clone(),
         Some(lock),
     ))
+}
+
+/// The database's `store_meta` row naming the release that wrote it, if it can be read.
+pub(crate) async fn written_by(pool: &sqlx::SqlitePool) -> Option<Vec<u8>> {
+    sqlx::query_scalar("SELECT value FROM store_meta WHERE name = $1")
+        .bind(crate::migrations::WRITTEN_BY)
+        .fetch_optional(pool)
+        .await
+        .ok()
+        .flatten()
 }
 
 #[cfg(test)]

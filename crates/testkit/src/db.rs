@@ -64,8 +64,15 @@ impl TestDb {
     /// # Panics
     /// When the database cannot be created or opened: a test cannot go on without it.
     pub async fn new(backend: Backend) -> Option<TestDb> {
+        TestDb::with_key(backend, crate::secrets::secret_key()).await
+    }
+
+    /// [`TestDb::new`] sealed with a key the test chose (e.g. one it also hands to a command).
+    ///
+    /// # Panics
+    /// As [`TestDb::new`].
+    pub async fn with_key(backend: Backend, key: runway_store::SecretKey) -> Option<TestDb> {
         crate::logs::init();
-        let key = crate::secrets::secret_key();
         let (url, dir, postgres) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("a temporary directory");

@@ -557,13 +557,7 @@ pub(crate) fn random_string(alphabet: &[u8], len: usize) -> String {
         .collect()
 }
 
-/// Lower-case hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
-}
+pub(crate) use runway_core::hex;
 
 /// The methods every receiver has, documented once.
 macro_rules! common_methods {

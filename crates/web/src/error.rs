@@ -86,6 +86,7 @@ impl From<StoreError> for WebError {
             StoreError::Invalid { what } => WebError::Invalid(what),
             err @ (StoreError::Crypto
             | StoreError::NodeLocked { .. }
+            | StoreError::NewerSchema { .. }
             | StoreError::Backend { .. }) => WebError::Internal(err.to_string()),
         }
     }

@@ -103,6 +103,33 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    /// Records this release as the database's writer when it brought the schema forward (or
+    /// nothing was recorded yet), so that an older release refusing it can say which one did.
+    pub(crate) async fn record_release(&self) -> Result<()> {
+        let read = Sql::new("SELECT value FROM store_meta WHERE name = $1")
+            .bind(crate::migrations::WRITTEN_BY);
+        let mut tx = self.db.begin().await?;
+        let stored: Option<(Vec<u8>,)> = tx.optional(read).await?;
+        let known = crate::migrations::WrittenBy::parse(stored.as_ref().map(|s| s.0.as_slice()));
+        let this = crate::migrations::WrittenBy::this_build();
+        if known.is_none_or(|w| w.schema < this.schema) {
+            let value = serde_json::to_vec(&this).map_err(StoreError::backend)?;
+            tx.execute(
+                Sql::new(
+                    "INSERT INTO store_meta (name, value) VALUES ($1, $2) \
+                     ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                )
+                .bind(crate::migrations::WRITTEN_BY)
+                .bind(value),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 /// Maps constraint violations of a statement to the caller's own words.
 trait OnViolation<T> {
     /// `map` returns the error to report for a violation, or `None` for the generic mapping.

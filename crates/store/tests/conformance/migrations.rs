@@ -64,7 +64,54 @@ async fn migrations_build_every_table_from_empty_and_reopening_keeps_the_data(mu
     assert_eq!(h.store().backend(), expected);
 }
 
-conformance!(migrations_build_every_table_from_empty_and_reopening_keeps_the_data);
+/// A database a newer release migrated (a step this build does not know, and that release's
+/// record of itself) is refused at open with both releases named, and no step is applied.
+async fn a_database_from_a_newer_release_is_refused_before_anything_is_written(mut h: Harness) {
+    let future = runway_store::latest_schema() + 1;
+    let raw = h.raw().await;
+    raw.execute(&format!(
+        "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, \
+         execution_time) VALUES ({future}, 'from the future', CURRENT_TIMESTAMP, TRUE, \
+         {checksum}, 1)",
+        checksum = match h.kind {
+            crate::harness::Kind::Sqlite => "X'00'",
+            crate::harness::Kind::Postgres => "'\\x00'::bytea",
+        }
+    ))
+    .await;
+    let record = format!(r#"{{"release":"7.2.0","schema":{future}}}"#);
+    raw.execute(&format!(
+        "UPDATE store_meta SET value = {value} WHERE name = 'written_by'",
+        value = match h.kind {
+            crate::harness::Kind::Sqlite => format!("CAST('{record}' AS BLOB)"),
+            crate::harness::Kind::Postgres => format!("convert_to('{record}', 'UTF8')"),
+        }
+    ))
+    .await;
+    let migrations = raw.count("_sqlx_migrations").await;
+    raw.close().await;
+    let key = h.key.clone();
+    let err = h
+        .reopen(key)
+        .await
+        .expect_err("a newer database must be refused");
+    assert!(matches!(err, StoreError::NewerSchema { .. }), "{err}");
+    assert!(
+        err.to_string().starts_with(&format!(
+            "this database was written by Runway 7.2.0 (schema {future}); this is Runway {}",
+            runway_store::RELEASE
+        )),
+        "{err}"
+    );
+    let raw = h.raw().await;
+    assert_eq!(raw.count("_sqlx_migrations").await, migrations);
+    raw.close().await;
+}
+
+conformance!(
+    migrations_build_every_table_from_empty_and_reopening_keeps_the_data,
+    a_database_from_a_newer_release_is_refused_before_anything_is_written,
+);
 
 #[tokio::test]
 async fn an_in_memory_sqlite_database_works_on_its_single_connection() {

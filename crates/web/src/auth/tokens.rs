@@ -22,16 +22,7 @@ pub(crate) fn random_secret() -> Result<String, WebError> {
     Ok(hex(&bytes))
 }
 
-/// Lower-case hex of bytes.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
-}
+pub(crate) use runway_core::hex;
 
 /// The hash the store keeps for a secret.
 pub fn token_hash(secret: &str) -> String {
