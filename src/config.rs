@@ -61,6 +61,10 @@ pub(crate) struct StoreArgs {
     /// file `runway.db` in the data directory.
     #[arg(long, env = "RUNWAY_DATABASE_URL", hide_env_values = true)]
     pub(crate) database_url: Option<String>,
+    /// The secret key file (default: secret.key in the data directory, created on first
+    /// start). RUNWAY_SECRET_KEY, when set, holds the key itself and wins.
+    #[arg(long, env = "RUNWAY_SECRET_KEY_FILE", value_name = "FILE")]
+    pub(crate) secret_key_file: Option<PathBuf>,
 }
 
 impl StoreArgs {
@@ -73,7 +77,7 @@ impl StoreArgs {
                 self.data_dir.display()
             )
         })?;
-        let key = SecretKey::from_env_or_file(&self.data_dir)?;
+        let key = self.key()?;
         let url = self.url();
         // The URL may carry a password: errors name the backend, never the URL.
         runway_store::open(&url, OpenOptions::new(key))
@@ -83,6 +87,27 @@ impl StoreArgs {
 }
 
 impl StoreArgs {
+    /// The secret key: `RUNWAY_SECRET_KEY`, else `--secret-key-file` (which must exist), else
+    /// the data directory's key file (created when missing).
+    pub(crate) fn key(&self) -> anyhow::Result<SecretKey> {
+        match &self.secret_key_file {
+            Some(path) if !SecretKey::env_is_set() => Ok(SecretKey::from_file(path)?),
+            _ => Ok(SecretKey::from_env_or_file(&self.data_dir)?),
+        }
+    }
+
+    /// The path of the key file in use, when the key comes from a file.
+    pub(crate) fn key_path(&self) -> Option<PathBuf> {
+        if SecretKey::env_is_set() {
+            return None;
+        }
+        Some(
+            self.secret_key_file
+                .clone()
+                .unwrap_or_else(|| self.data_dir.join(runway_store::SECRET_KEY_FILE)),
+        )
+    }
+
     /// The database URL: the one given, or the SQLite file `runway.db` in the data directory.
     pub(crate) fn url(&self) -> String {
         self.database_url
@@ -146,16 +171,26 @@ pub(crate) async fn bind(address: SocketAddr) -> anyhow::Result<tokio::net::TcpL
         })
 }
 
-/// Logs to stderr; `RUNWAY_LOG` (e.g. `debug`, `runway_engine=debug`) picks what, `info` by
-/// default; `RUNWAY_LOG_FORMAT=json` for machines.
-pub(crate) fn init_logging() {
+/// What the service logs, and how.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct LogArgs {
+    /// What to log, e.g. `debug` or `info,runway_engine=debug`.
+    #[arg(long, env = "RUNWAY_LOG", default_value = "info,sqlx=warn,hyper=warn")]
+    pub(crate) log: String,
+    /// `text` for people, `json` for machines.
+    #[arg(long, env = "RUNWAY_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub(crate) log_format: String,
+}
+
+/// Logs to stderr as `LogArgs` says.
+pub(crate) fn init_logging(args: &LogArgs) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("RUNWAY_LOG")
+    let filter = EnvFilter::try_new(&args.log)
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,hyper=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    let _ = if std::env::var("RUNWAY_LOG_FORMAT").as_deref() == Ok("json") {
+    let _ = if args.log_format == "json" {
         builder.json().try_init()
     } else {
         builder.try_init()

@@ -30,6 +30,8 @@ pub(crate) const DEMO_PASSWORD: &str = "runway-demo";
 /// Show the whole product against a simulated fleet (nothing to configure).
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
+    #[command(flatten)]
+    log: crate::config::LogArgs,
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -40,7 +42,7 @@ pub(crate) struct DemoArgs {
 }
 
 pub(crate) async fn run(args: DemoArgs) -> ExitCode {
-    init_logging();
+    init_logging(&args.log);
     exit_code(demo(args).await)
 }
 

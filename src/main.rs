@@ -6,14 +6,18 @@
     reason = "a command-line tool prints its results on stdout"
 )]
 
+use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 mod admin;
 mod backup;
 mod config;
+mod config_file;
 mod demo;
+mod doctor;
 mod probe;
 mod secrets;
 mod serve;
@@ -22,6 +26,10 @@ mod serve;
 #[derive(Debug, Parser)]
 #[command(name = "runway", version, about, long_about = None)]
 struct Cli {
+    /// The configuration file (default: runway.toml in the data directory, if there is one).
+    /// Its keys are the long flags' names with `_` for `-`; flags and variables override it.
+    #[arg(long, global = true, env = "RUNWAY_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -34,10 +42,54 @@ enum Command {
     Probe(probe::ProbeArgs),
     Backup(backup::BackupArgs),
     Restore(backup::RestoreArgs),
+    Config(ConfigArgs),
+    Doctor(doctor::DoctorArgs),
+}
+
+/// Look at the configuration.
+#[derive(Debug, clap::Args)]
+struct ConfigArgs {
+    #[command(subcommand)]
+    command: ConfigCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration of `serve` (flags > environment > file > defaults),
+    /// with each value's source and secrets masked. Takes `serve`'s flags.
+    Show(Box<serve::ServeArgs>),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let layers = match config_file::Layers::load(&Cli::command(), &args) {
+        Ok(layers) => layers,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let command = layers.apply(Cli::command());
+    let matches = command.clone().get_matches_from(&args);
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(err) => err.exit(),
+    };
+    if let Command::Config(ConfigArgs {
+        command: ConfigCommand::Show(_),
+    }) = &cli.command
+    {
+        return match config_file::show(&layers, &command, &args) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     // One TLS provider (ring) for every HTTPS client of the process: PBXs, and later alert
     // channels. Set up here, once, never in a library.
     if rustls::crypto::ring::default_provider()
@@ -65,6 +117,8 @@ fn main() -> ExitCode {
             Command::Probe(args) => probe::run(args).await,
             Command::Backup(args) => backup::run_backup(args).await,
             Command::Restore(args) => backup::run_restore(args).await,
+            Command::Config(_) => ExitCode::SUCCESS,
+            Command::Doctor(args) => doctor::run(args).await,
         }
     })
 }

@@ -18,19 +18,21 @@ use crate::config::{ClockArgs, NetworkArgs, Shutdown, StoreArgs, bind, exit_code
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
     #[command(flatten)]
-    store: StoreArgs,
+    pub(crate) store: StoreArgs,
+    #[command(flatten)]
+    pub(crate) log: crate::config::LogArgs,
     /// Address to listen on. Behind a reverse proxy keep it on localhost.
     #[arg(long, env = "RUNWAY_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
+    pub(crate) listen: SocketAddr,
     #[command(flatten)]
-    poller: PollerArgs,
+    pub(crate) poller: PollerArgs,
     #[command(flatten)]
-    network: NetworkArgs,
+    pub(crate) network: NetworkArgs,
     #[command(flatten)]
-    clock: ClockArgs,
+    pub(crate) clock: ClockArgs,
     /// Mark session cookies Secure (when users reach Runway over HTTPS).
     #[arg(long, env = "RUNWAY_SECURE_COOKIES")]
-    secure_cookies: bool,
+    pub(crate) secure_cookies: bool,
     /// Reverse proxies in front of Runway (address ranges, comma-separated, e.g.
     /// 10.0.0.5,fd00::/8): only their X-Forwarded-For / Forwarded headers name the client's
     /// address, which sign-in throttling counts by.
@@ -40,7 +42,7 @@ pub(crate) struct ServeArgs {
         value_delimiter = ',',
         value_name = "CIDR,…"
     )]
-    trusted_proxy: Vec<Cidr>,
+    pub(crate) trusted_proxy: Vec<Cidr>,
 }
 
 /// How the poller works.
@@ -76,7 +78,7 @@ impl PollerArgs {
 }
 
 pub(crate) async fn run(args: ServeArgs) -> ExitCode {
-    init_logging();
+    init_logging(&args.log);
     exit_code(serve(args).await)
 }
 

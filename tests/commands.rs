@@ -770,3 +770,128 @@ async fn a_postgres_backup_holds_the_key_and_a_manifest_and_restores_the_key() {
         key_text
     );
 }
+
+/// `runway ARGS…` to its end: (exit code, stdout, stderr).
+fn exit_of(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_runway"))
+        .args(args)
+        .envs(env.iter().copied())
+        .env("RUNWAY_LOG", runway_testkit::logs::child_filter("warn"))
+        .output()
+        .unwrap();
+    runway_testkit::logs::keep_output(args[0], &output);
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+/// `runway doctor` passes a fresh installation, and names the fix when the key file is
+/// readable by others (exit 2) or the service listens to the network in plain HTTP (exit 1).
+#[test]
+fn doctor_passes_a_fresh_installation_and_names_the_fix_for_an_exposed_key() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    owner_with_token(dir, "UTC");
+    let (code, printed, errors) = exit_of(&["doctor", "--data-dir", dir], &[]);
+    assert_eq!(code, Some(0), "{printed}{errors}");
+    assert!(
+        printed.contains("opens the database's stored credentials"),
+        "{printed}"
+    );
+    assert!(printed.lines().all(|l| l.starts_with("ok ")), "{printed}");
+
+    let (code, printed, _) = exit_of(
+        &["doctor", "--data-dir", dir, "--listen", "0.0.0.0:8080"],
+        &[],
+    );
+    assert_eq!(code, Some(1), "{printed}");
+    assert!(
+        printed.contains("warning web: serving plain HTTP on 0.0.0.0:8080"),
+        "{printed}"
+    );
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let key = data.path().join("secret.key");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let (code, printed, _) = exit_of(&["doctor", "--data-dir", dir], &[]);
+        assert_eq!(code, Some(2), "{printed}");
+        assert!(
+            printed.contains(&format!("— fix: chmod 600 {}", key.display())),
+            "{printed}"
+        );
+    }
+}
+
+/// `runway.toml` in the data directory sets what flags and variables leave unset: flag >
+/// environment > `*_FILE` > file > default, as `config show` reports; an unknown key stops
+/// the command with the file's line.
+#[test]
+fn runway_toml_sets_what_flags_and_variables_leave_unset() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    std::fs::write(
+        data.path().join("runway.toml"),
+        "# Runway\nlisten = \"127.0.0.1:9100\"\nread_timeout = 7\nconcurrency = 3\n\
+         trusted_proxy = [\"10.0.0.5\", \"fd00::/8\"]\n\
+         database_url = \"postgres://runway:file-password@db.example/runway\"\n",
+    )
+    .unwrap();
+    let url_file = data.path().join("database-url");
+    std::fs::write(
+        &url_file,
+        "postgres://runway:env-file-password@db2.example/runway\n",
+    )
+    .unwrap();
+    let (code, printed, errors) = exit_of(
+        &["config", "show", "--data-dir", dir, "--concurrency", "9"],
+        &[
+            ("RUNWAY_READ_TIMEOUT", "11"),
+            ("RUNWAY_DATABASE_URL_FILE", url_file.to_str().unwrap()),
+        ],
+    );
+    let line = |key: &str| {
+        printed
+            .lines()
+            .find(|l| l.starts_with(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("no {key} in {printed}{errors}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(code, Some(0), "{errors}");
+    assert_eq!(line("listen"), "listen = \"127.0.0.1:9100\" # runway.toml");
+    assert_eq!(line("read_timeout"), "read_timeout = 11 # environment");
+    assert_eq!(line("concurrency"), "concurrency = 9 # flag");
+    assert_eq!(
+        line("trusted_proxy"),
+        "trusted_proxy = [\"10.0.0.5\", \"fd00::/8\"] # runway.toml"
+    );
+    assert_eq!(
+        line("database_url"),
+        "database_url = \"postgres://runway:****@db2.example/runway\" # environment file"
+    );
+    assert!(
+        !printed.contains("password"),
+        "secrets are masked: {printed}"
+    );
+
+    std::fs::write(
+        data.path().join("runway.toml"),
+        "listen = \"127.0.0.1:9100\"\n\nlisten_address = \"0.0.0.0:80\"\n",
+    )
+    .unwrap();
+    let (code, _, errors) = exit_of(&["serve", "--data-dir", dir], &[]);
+    assert_eq!(code, Some(2));
+    let file = data.path().join("runway.toml");
+    assert!(
+        errors.starts_with(&format!(
+            "error: {}:3: unknown key `listen_address`",
+            file.display()
+        )),
+        "{errors}"
+    );
+}

@@ -126,6 +126,24 @@ impl SecretKey {
         }
     }
 
+    /// Whether `RUNWAY_SECRET_KEY` holds a key (it then wins over every key file).
+    pub fn env_is_set() -> bool {
+        std::env::var(SECRET_KEY_ENV).is_ok_and(|text| !text.trim().is_empty())
+    }
+
+    /// Reads the key file at `path`, which must exist and be private to its owner.
+    pub fn from_file(path: &Path) -> Result<SecretKey, KeyError> {
+        let io = |source| KeyError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        check_private(path, &file)?;
+        let mut text = String::new();
+        file.read_to_string(&mut text).map_err(io)?;
+        SecretKey::parse(&text, &path.display().to_string())
+    }
+
     /// Reads the key file at `path`, or creates it with a new key and mode 0600.
     pub fn from_file_or_create(path: &Path) -> Result<SecretKey, KeyError> {
         let io = |source| KeyError::Io {
@@ -142,11 +160,7 @@ impl SecretKey {
                 Ok(key)
             }
             Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
-                let mut file = std::fs::File::open(path).map_err(io)?;
-                check_private(path, &file)?;
-                let mut text = String::new();
-                file.read_to_string(&mut text).map_err(io)?;
-                SecretKey::parse(&text, &path.display().to_string())
+                SecretKey::from_file(path)
             }
             Err(err) => Err(io(err)),
         }

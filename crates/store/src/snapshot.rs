@@ -162,6 +162,7 @@ async fn connect(url: &str, backend: Backend) -> Result<Db> {
             })?;
             let pool = PgPoolOptions::new()
                 .max_connections(1)
+                .acquire_timeout(std::time::Duration::from_secs(5))
                 .connect_with(options)
                 .await
                 .map_err(|err| {
