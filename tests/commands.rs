@@ -304,14 +304,7 @@ async fn a_clock_file_moves_served_time_and_local_midnight_fires_the_next_remind
         "--clock-file",
         clock_arg,
     ];
-    let mut serve = Running::start(&args, &[]);
-    let (serve, lines) = tokio::task::spawn_blocking(move || {
-        let lines = serve.until("Runway is serving");
-        (serve, lines)
-    })
-    .await
-    .unwrap();
-    let base = address_in(lines.last().unwrap());
+    let (serve, base) = serving(&args, &[]).await;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     let post = |path: &str, body: serde_json::Value| {
@@ -412,6 +405,19 @@ max_sim_calls = 16
 users = 30
 "#;
 
+/// Starts `runway ARGS…` (a `serve`) and waits until it says it serves; it and its base URL.
+async fn serving(args: &[&str], env: &[(&str, &str)]) -> (Running, String) {
+    let mut serve = Running::start(args, env);
+    let (serve, lines) = tokio::task::spawn_blocking(move || {
+        let lines = serve.until("Runway is serving");
+        (serve, lines)
+    })
+    .await
+    .unwrap();
+    let base = address_in(lines.last().unwrap());
+    (serve, base)
+}
+
 /// `runway serve` on a data directory, PBXs allowed on loopback; its base URL.
 async fn serve_dir(data_dir: &str) -> (Running, String) {
     let args = [
@@ -423,31 +429,13 @@ async fn serve_dir(data_dir: &str) -> (Running, String) {
         "--pbx-network-allow",
         "127.0.0.1/32",
     ];
-    let mut serve = Running::start(&args, &[]);
-    let (serve, lines) = tokio::task::spawn_blocking(move || {
-        let lines = serve.until("Runway is serving");
-        (serve, lines)
-    })
-    .await
-    .unwrap();
-    let base = address_in(lines.last().unwrap());
-    (serve, base)
+    serving(&args, &[]).await
 }
 
 /// `runway ARGS…` to its end: (success, stdout, stderr).
 fn run_command(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_runway"))
-        .args(args)
-        .envs(env.iter().copied())
-        .env("RUNWAY_LOG", runway_testkit::logs::child_filter("warn"))
-        .output()
-        .unwrap();
-    runway_testkit::logs::keep_output(args[0], &output);
-    (
-        output.status.success(),
-        String::from_utf8(output.stdout).unwrap(),
-        String::from_utf8(output.stderr).unwrap(),
-    )
+    let (code, printed, errors) = exit_of(args, env);
+    (code == Some(0), printed, errors)
 }
 
 /// The License Status table as the API gives it, without what changes with every read.
@@ -894,4 +882,183 @@ fn runway_toml_sets_what_flags_and_variables_leave_unset() {
         )),
         "{errors}"
     );
+}
+
+/// A PostgreSQL cluster of the test's own (so that stopping it harms no other test), run as
+/// the `postgres` user when the test runs as root. `None` when PostgreSQL is not installed.
+struct PrivatePostgres {
+    bin: std::path::PathBuf,
+    data: std::path::PathBuf,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl PrivatePostgres {
+    fn start() -> Option<PrivatePostgres> {
+        let bin = std::env::var_os("RUNWAY_TEST_PG_BIN")
+            .map(std::path::PathBuf::from)
+            .or_else(|| {
+                let mut found: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+                    .ok()?
+                    .filter_map(Result::ok)
+                    .map(|e| e.path().join("bin"))
+                    .filter(|p| p.join("initdb").is_file())
+                    .collect();
+                found.sort();
+                found.pop()
+            });
+        let Some(bin) = bin else {
+            assert!(
+                std::env::var("RUNWAY_REQUIRE_SERVICES").as_deref() != Ok("1"),
+                "PostgreSQL's initdb is not installed (set RUNWAY_TEST_PG_BIN)"
+            );
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cluster = PrivatePostgres {
+            bin,
+            data,
+            port,
+            dir,
+        };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(cluster.dir.path(), std::fs::Permissions::from_mode(0o777))
+                .unwrap();
+        }
+        let initdb = cluster.bin.join("initdb");
+        PrivatePostgres::run(&[
+            initdb.to_str().unwrap(),
+            "-D",
+            cluster.data.to_str().unwrap(),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+        ]);
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            cluster.port,
+            cluster.dir.path().display()
+        );
+        let log = cluster.dir.path().join("pg.log");
+        cluster.pg_ctl(&["-l", log.to_str().unwrap(), "-o", &options, "-w", "start"]);
+        Some(cluster)
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn pg_ctl(&self, args: &[&str]) {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let mut all = vec![pg_ctl.to_str().unwrap(), "-D", self.data.to_str().unwrap()];
+        all.extend_from_slice(args);
+        PrivatePostgres::run(&all);
+    }
+
+    /// Runs a PostgreSQL program, as `postgres` when this is root (initdb refuses root).
+    fn run(args: &[&str]) {
+        let as_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let output = if as_root {
+            let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+            Command::new("su")
+                .args(["postgres", "-s", "/bin/sh", "-c", &quoted.join(" ")])
+                .output()
+        } else {
+            Command::new(args[0]).args(&args[1..]).output()
+        }
+        .unwrap();
+        assert!(output.status.success(), "{args:?}: {output:?}");
+    }
+
+    fn stop(&self) {
+        self.pg_ctl(&["-m", "immediate", "stop"]);
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        if self.data.join("postmaster.pid").exists() {
+            let _ = std::panic::catch_unwind(|| self.stop());
+        }
+    }
+}
+
+/// `/readyz` answers 200 on a healthy `serve` on PostgreSQL and 503, with the reason, within
+/// 10 s of the database going away.
+#[tokio::test(flavor = "multi_thread")]
+async fn readiness_turns_503_within_ten_seconds_of_postgres_stopping() {
+    let Some(postgres) = tokio::task::spawn_blocking(PrivatePostgres::start)
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let args = [
+        "serve",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    let url = postgres.url();
+    let (serve, base) = serving(&args, &[("RUNWAY_DATABASE_URL", url.as_str())]).await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let readyz = || async {
+        let answer = client.get(format!("{base}readyz")).send().await.unwrap();
+        (answer.status().as_u16(), answer.text().await.unwrap())
+    };
+    // Ready once the scheduler has looked for due reads (at start).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (status, body) = readyz().await;
+        if status == 200 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never ready: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    let postgres = tokio::task::spawn_blocking(move || {
+        postgres.stop();
+        postgres
+    })
+    .await
+    .unwrap();
+    let stopped = std::time::Instant::now();
+    let (status, body) = loop {
+        let (status, body) = readyz().await;
+        if status != 200 {
+            break (status, body);
+        }
+        assert!(
+            stopped.elapsed() < std::time::Duration::from_secs(10),
+            "still ready"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(
+        stopped.elapsed() <= std::time::Duration::from_secs(10),
+        "503 came after {:?}",
+        stopped.elapsed()
+    );
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("the database"), "{body}");
+    drop(serve);
+    drop(postgres);
 }

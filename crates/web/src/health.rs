@@ -20,6 +20,9 @@ use crate::state::AppState;
 /// The longest the scheduler may go without asking what is due, beyond a few idle ticks.
 const SCHEDULER_GRACE: Duration = Duration::from_mins(2);
 
+/// How long readiness waits for the database before it says "not ready".
+const DATABASE_WITHIN: Duration = Duration::from_secs(3);
+
 /// The health routes.
 pub(crate) fn table() -> RouteTable {
     RouteTable::new()
@@ -37,14 +40,23 @@ async fn healthz() -> Response {
 
 async fn readyz(State(state): State<AppState>) -> Response {
     let mut reasons = Vec::new();
-    match state.store.schema_version().await {
-        Ok((applied, expected)) if applied == expected => {}
-        Ok((applied, expected)) => reasons.push(format!(
+    // A database that went away can keep a query waiting for the pool's whole acquire timeout
+    // (30 s); a load balancer must hear sooner.
+    match tokio::time::timeout(DATABASE_WITHIN, state.store.schema_version()).await {
+        Ok(Ok((applied, expected))) if applied == expected => {}
+        Ok(Ok((applied, expected))) => reasons.push(format!(
             "the database is at schema version {applied}; this build expects {expected}"
         )),
-        Err(err) => {
+        Ok(Err(err)) => {
             tracing::warn!(error = %err, "readiness: the database did not answer");
             reasons.push("the database does not answer".to_owned());
+        }
+        Err(_) => {
+            tracing::warn!("readiness: the database did not answer in time");
+            reasons.push(format!(
+                "the database did not answer within {} s",
+                DATABASE_WITHIN.as_secs()
+            ));
         }
     }
     let now = state.now();
