@@ -64,7 +64,11 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 
     let data = tempfile::tempdir().context("cannot create a temporary data directory")?;
     let url = format!("sqlite://{}", data.path().join("runway.db").display());
-    let store = runway_store::open(&url, OpenOptions::new(SecretKey::generate()?)).await?;
+    let data_dir = data.path().to_owned();
+    // A data directory like any other (its key file beside the database), so that
+    // `runway doctor --data-dir` and `runway backup --data-dir` work on it while the demo runs.
+    let key = SecretKey::from_file_or_create(&data.path().join(runway_store::SECRET_KEY_FILE))?;
+    let store = runway_store::open(&url, OpenOptions::new(key)).await?;
     let (tenant, owner) = runway_web::init_tenant(
         &store,
         "Northwind Telecom (demo)",
@@ -130,7 +134,11 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
                 "  Try \"Refresh license\" on Harbor Dental – Main Office: 3CX holds a renewal \
                  for it, and its open reminder resolves (see /alerts)."
             );
-            println!("  Ctrl-C to stop (the demo's data is thrown away).");
+            println!(
+                "  Ctrl-C to stop. The data directory, thrown away then: {} (try `runway doctor \
+                 --data-dir` on it).",
+                data_dir.display()
+            );
         },
     )
     .await?;

@@ -228,6 +228,13 @@ async fn check_database(
             "run the release that wrote it, or a newer one",
         ));
     }
+    match inspection.clock_offset {
+        Some(offset) => findings.push(clock_finding(offset)),
+        None if inspection.instances > 0 => findings.push(Finding::ok(
+            "clock: no recent read carried a PBX's Date to compare this host's clock with",
+        )),
+        None => {}
+    }
     match inspection.key_opens {
         Some(true) => findings.push(Finding::ok(
             "secret key: opens the database's stored credentials",
@@ -239,6 +246,24 @@ async fn check_database(
         None => {}
     }
     Some(inspection)
+}
+
+/// This host's clock against the PBXs': days left and reminders count from this host's clock.
+fn clock_finding(offset: runway_store::ClockOffset) -> Finding {
+    let secs = offset.median_secs;
+    let what = format!(
+        "clock: the PBXs' clocks are {} s {} this host's (median of the last {} reads)",
+        secs.abs(),
+        if secs >= 0 { "ahead of" } else { "behind" },
+        offset.reads
+    );
+    let fix = "synchronise this host's clock (timedatectl set-ntp true, or chrony): Runway counts \
+               days left and fires reminders by it";
+    match secs.unsigned_abs() {
+        0..=60 => Finding::ok(what),
+        61..=3600 => Finding::warning(what, fix),
+        _ => Finding::error(what, fix),
+    }
 }
 
 fn check_sqlite(args: &ServeArgs, inspection: &Inspection, findings: &mut Vec<Finding>) {
@@ -426,5 +451,36 @@ fn check_network(args: &ServeArgs, findings: &mut Vec<Finding>) {
             ),
             "allow only the ranges your PBXs are on",
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn level(median_secs: i64) -> Level {
+        clock_finding(runway_store::ClockOffset {
+            median_secs,
+            reads: 5,
+        })
+        .level
+    }
+
+    #[test]
+    fn a_host_clock_a_minute_off_is_fine_an_hour_a_warning_more_an_error() {
+        assert_eq!(level(0), Level::Ok);
+        assert_eq!(level(-60), Level::Ok);
+        assert_eq!(level(61), Level::Warning);
+        assert_eq!(level(-3600), Level::Warning);
+        assert_eq!(level(3601), Level::Error);
+        let text = clock_finding(runway_store::ClockOffset {
+            median_secs: -90,
+            reads: 5,
+        })
+        .what;
+        assert_eq!(
+            text,
+            "clock: the PBXs' clocks are 90 s behind this host's (median of the last 5 reads)"
+        );
     }
 }

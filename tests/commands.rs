@@ -555,6 +555,19 @@ async fn a_backup_taken_while_polling_restores_the_same_table_and_working_creden
     }
     let before = license_table(&client, &base, &token).await;
     assert_eq!(before.len(), 2, "{before:?}");
+    // The reads kept the PBXs' Date headers: doctor compares this host's clock with them.
+    let (code, printed, _) = exit_of(&["doctor", "--data-dir", first_dir], &[]);
+    let clock = printed
+        .lines()
+        .find(|l| l.contains("clock:"))
+        .unwrap_or_else(|| panic!("no clock finding: {printed}"));
+    assert!(
+        clock.starts_with("ok      clock: the PBXs' clocks are 0 s")
+            || clock.starts_with("ok      clock: the PBXs' clocks are 1 s"),
+        "{clock}"
+    );
+    assert!(clock.contains("(median of the last "), "{clock}");
+    assert_eq!(code, Some(0), "{printed}");
 
     // The backup runs while reads go on: one reader asks for a read of each PBX in a loop.
     let archive = root.path().join("runway-backup.tar.gz");

@@ -168,6 +168,7 @@ async fn load_one(
             started_at: read_at,
             duration: Duration::from_millis(180),
             trigger: Trigger::Schedule,
+            clock_offset: None,
         });
         store
             .record_reading(tenant, id, &reading, attempt.as_ref(), &[])

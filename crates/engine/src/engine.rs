@@ -515,6 +515,10 @@ impl Engine {
             started_at,
             duration: timer.elapsed(),
             trigger,
+            clock_offset: result
+                .as_ref()
+                .ok()
+                .and_then(|reading| reading.clock_offset),
         };
         let now = whole_second(self.inner.clock.now());
         let seed = seed_for(id, now);

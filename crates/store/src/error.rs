@@ -48,9 +48,9 @@ pub enum StoreError {
     },
     /// The database was migrated by a newer Runway than this one; it is left untouched.
     #[error(
-        "this database was written by Runway {written_by} (schema {schema}); this is Runway \
-         {this} (schema {known}) — upgrade Runway, or restore a backup made by this release; \
-         the database was left untouched"
+        "this database was written by Runway {written_by}; this is {this} (its schema {schema} \
+         is newer than this release's {known}): upgrade Runway, or restore a backup made by this \
+         release; the database was left untouched"
     )]
     NewerSchema {
         /// The release that last migrated it, as it recorded itself (`a newer release` if it

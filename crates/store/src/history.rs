@@ -95,6 +95,9 @@ pub struct NewAttempt {
     pub duration: Duration,
     /// What started it.
     pub trigger: Trigger,
+    /// The PBX's clock minus this host's, in seconds, when its answer said (see
+    /// `runway_threecx::LicenseReading::clock_offset`).
+    pub clock_offset: Option<i64>,
 }
 
 /// Why a poll failed.

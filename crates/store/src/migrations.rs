@@ -129,6 +129,11 @@ const SQLITE: &[Step] = &[
         "more_alert_kinds",
         include_str!("../migrations/sqlite/0011_more_alert_kinds.sql"),
     ),
+    (
+        12,
+        "clock_offset",
+        include_str!("../migrations/sqlite/0012_clock_offset.sql"),
+    ),
 ];
 
 const POSTGRES: &[Step] = &[
@@ -186,6 +191,11 @@ const POSTGRES: &[Step] = &[
         11,
         "more_alert_kinds",
         include_str!("../migrations/postgres/0011_more_alert_kinds.sql"),
+    ),
+    (
+        12,
+        "clock_offset",
+        include_str!("../migrations/postgres/0012_clock_offset.sql"),
     ),
 ];
 

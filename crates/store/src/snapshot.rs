@@ -37,7 +37,22 @@ pub struct Inspection {
     pub tenants: i64,
     /// How many instances it holds, across tenants.
     pub instances: i64,
+    /// The PBXs' clocks against this host's over the recent reads, when they said.
+    pub clock_offset: Option<ClockOffset>,
 }
+
+/// The PBXs' clocks minus the host's, over the last reads whose answers carried a `Date`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockOffset {
+    /// The median offset in seconds: one PBX with a wrong clock does not move it.
+    pub median_secs: i64,
+    /// How many reads it was taken over.
+    pub reads: usize,
+}
+
+/// Reads whose offsets are compared: the most recent, within the last week.
+const OFFSET_READS: i64 = 200;
+const OFFSET_WINDOW_SECS: i64 = 7 * 86_400;
 
 impl Inspection {
     /// Whether this build can open it: its schema is not newer than the newest this build knows.
@@ -200,6 +215,7 @@ async fn inspect_db(db: &Db, backend: Backend, key: Option<&SecretKey>) -> Resul
             journal_mode,
             tenants: 0,
             instances: 0,
+            clock_offset: None,
         });
     }
     let (schema,): (i64,) = db
@@ -219,7 +235,34 @@ async fn inspect_db(db: &Db, backend: Backend, key: Option<&SecretKey>) -> Resul
     let count = |table: &'static str| Sql::new(format!("SELECT COUNT(*) FROM {table}"));
     let (tenants,): (i64,) = db.read_optional(count("tenants")).await?.unwrap_or((0,));
     let (instances,): (i64,) = db.read_optional(count("instances")).await?.unwrap_or((0,));
+    let clock_offset = if schema >= 12 {
+        let since = jiff::Timestamp::now().as_second() - OFFSET_WINDOW_SECS;
+        let mut offsets: Vec<i64> = db
+            .read_all::<(i64,)>(
+                Sql::new(
+                    "SELECT clock_offset_secs FROM poll_attempts \
+                     WHERE clock_offset_secs IS NOT NULL AND started_at >= $1 \
+                     ORDER BY started_at DESC LIMIT $2",
+                )
+                .bind(since)
+                .bind(OFFSET_READS),
+            )
+            .await?
+            .into_iter()
+            .map(|(offset,)| offset)
+            .collect();
+        offsets.sort_unstable();
+        offsets
+            .get(offsets.len() / 2)
+            .map(|&median_secs| ClockOffset {
+                median_secs,
+                reads: offsets.len(),
+            })
+    } else {
+        None
+    };
     Ok(Inspection {
+        clock_offset,
         backend,
         schema,
         tenants,

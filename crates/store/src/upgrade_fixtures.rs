@@ -384,9 +384,9 @@ async fn a_database_from_a_newer_release_is_refused_and_left_untouched() {
     );
     assert!(
         text.starts_with(&format!(
-            "this database was written by Runway 9.4.0 (schema {}); this is Runway {}",
-            latest() + 1,
-            super::RELEASE
+            "this database was written by Runway 9.4.0; this is {} (its schema {} is newer",
+            super::RELEASE,
+            latest() + 1
         )),
         "{text}"
     );

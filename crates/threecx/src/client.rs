@@ -57,6 +57,9 @@ pub struct LicenseReading {
     pub raw: Value,
     /// Optional data the PBX did not provide, e.g. "LicenseStatus: HTTP 404".
     pub notes: Vec<String>,
+    /// The PBX's clock minus this host's, in whole seconds, from the `Date` header of its
+    /// status answer (`None` without one): `runway doctor` tells a host clock that is off.
+    pub clock_offset: Option<i64>,
 }
 
 /// The first wait after a rejected login; it doubles with each further rejection.
@@ -521,6 +524,7 @@ pub(crate) struct XapiRead {
     license_status: Option<Map<String, Value>>,
     parameters: Option<Map<String, Value>>,
     notes: Vec<String>,
+    clock_offset: Option<i64>,
 }
 
 impl XapiRead {
@@ -534,6 +538,7 @@ impl XapiRead {
             license_status: None,
             parameters: None,
             notes: Vec::new(),
+            clock_offset: crate::http::clock_offset(&answer.headers),
         })
     }
 
@@ -583,6 +588,7 @@ impl XapiRead {
             api: Api::Xapi,
             raw,
             notes: self.notes,
+            clock_offset: self.clock_offset,
         })
     }
 }
@@ -608,6 +614,7 @@ pub(crate) fn legacy_reading_from(answer: &Answer) -> Result<LicenseReading, Rea
         api: Api::Legacy,
         raw,
         notes: Vec::new(),
+        clock_offset: crate::http::clock_offset(&answer.headers),
     })
 }
 

@@ -122,6 +122,15 @@ pub(crate) struct Answer {
     pub(crate) body: Vec<u8>,
 }
 
+/// The answering server's clock minus this host's, in whole seconds, from its `Date` header
+/// (an HTTP date, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`); `None` without a readable one. The
+/// header has one-second resolution, so an offset of ±1 s is noise.
+pub(crate) fn clock_offset(headers: &HeaderMap) -> Option<i64> {
+    let date = headers.get(reqwest::header::DATE)?.to_str().ok()?;
+    let theirs = jiff::fmt::rfc2822::parse(date).ok()?.timestamp();
+    Some(theirs.as_second() - jiff::Timestamp::now().as_second())
+}
+
 /// Sends a request and reads the answer, refusing bodies over the limit without reading them.
 pub(crate) async fn send(
     request: RequestBuilder,
@@ -170,6 +179,21 @@ pub(crate) async fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_date_header_gives_the_servers_clock_offset() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(clock_offset(&headers), None);
+        let ahead = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(10);
+        let text = jiff::fmt::rfc2822::DateTimePrinter::new()
+            .timestamp_to_rfc9110_string(&ahead)
+            .unwrap();
+        headers.insert(reqwest::header::DATE, text.parse().unwrap());
+        let offset = clock_offset(&headers).unwrap();
+        assert!((599..=600).contains(&offset), "{offset} for {text}");
+        headers.insert(reqwest::header::DATE, "yesterday".parse().unwrap());
+        assert_eq!(clock_offset(&headers), None);
+    }
 
     /// Each CA bundle an instance ever had was kept for good; the cache now stays bounded.
     #[tokio::test]

@@ -149,8 +149,8 @@ async fn insert_attempt(
     tx.execute(
         Sql::new(
             "INSERT INTO poll_attempts (tenant_id, instance_id, started_at, duration_ms, \
-             trigger_kind, outcome, error_kind, error_message) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             trigger_kind, outcome, error_kind, error_message, clock_offset_secs) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(tenant.0)
         .bind(instance.0)
@@ -159,7 +159,8 @@ async fn insert_attempt(
         .bind(attempt.trigger.as_str())
         .bind(if error.is_some() { "error" } else { "ok" })
         .bind(error.map(|e| e.kind.as_str()))
-        .bind(error.map(|e| validate::truncate(&e.message, MAX_ERROR_MESSAGE))),
+        .bind(error.map(|e| validate::truncate(&e.message, MAX_ERROR_MESSAGE)))
+        .bind(attempt.clock_offset),
     )
     .await?;
     Ok(())

@@ -328,6 +328,7 @@ async fn evaluations_racing_on_the_same_day_fire_each_stage_once(h: Harness) {
         started_at: day,
         duration: std::time::Duration::from_millis(5),
         trigger: Trigger::Schedule,
+        clock_offset: None,
     };
     let (first, second, recorded, third) = tokio::join!(
         store.evaluate_alerts(day),

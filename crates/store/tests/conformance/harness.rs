@@ -395,6 +395,7 @@ pub(crate) fn attempt(started_at: &str) -> NewAttempt {
         started_at: at(started_at),
         duration: Duration::from_millis(1500),
         trigger: Trigger::Schedule,
+        clock_offset: None,
     }
 }
 

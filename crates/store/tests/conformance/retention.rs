@@ -116,6 +116,7 @@ async fn history_older_than_each_tenants_retention_is_pruned_and_the_current_lic
             started_at: day(1),
             duration: Duration::from_secs(1),
             trigger: runway_store::Trigger::Schedule,
+            clock_offset: None,
         };
         let error = AttemptError {
             kind: FailureKind::Timeout,
@@ -215,6 +216,7 @@ async fn a_year_of_one_minute_polls_of_an_unchanged_pbx_stays_bounded(h: Harness
             started_at: now,
             duration: Duration::from_millis(200),
             trigger: runway_store::Trigger::Schedule,
+            clock_offset: None,
         };
         store
             .record_reading(t, pbx.id, &read, Some(&polled), &[])
