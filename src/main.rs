@@ -21,6 +21,7 @@ mod doctor;
 mod probe;
 mod secrets;
 mod serve;
+mod status;
 
 /// Runway — every 3CX license renewal of your fleet in one place.
 #[derive(Debug, Parser)]
@@ -44,6 +45,9 @@ enum Command {
     Restore(backup::RestoreArgs),
     Config(ConfigArgs),
     Doctor(doctor::DoctorArgs),
+    Status(status::StatusArgs),
+    Calendar(status::CalendarArgs),
+    Export(status::ExportArgs),
 }
 
 /// Look at the configuration.
@@ -119,6 +123,9 @@ fn main() -> ExitCode {
             Command::Restore(args) => backup::run_restore(args).await,
             Command::Config(_) => ExitCode::SUCCESS,
             Command::Doctor(args) => doctor::run(args).await,
+            Command::Status(args) => status::run_status(args).await,
+            Command::Calendar(args) => status::run_calendar(args).await,
+            Command::Export(args) => status::run_export(args).await,
         }
     })
 }

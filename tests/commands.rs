@@ -151,6 +151,210 @@ async fn the_demo_prints_a_login_that_opens_the_whole_fleet_with_every_band() {
     );
 }
 
+/// `runway status`, `calendar` and `export` on the demo's database, while the demo runs: the
+/// page's rows in the page's order, its counters and calendar groups; `--fail-on` for scripts.
+#[tokio::test(flavor = "multi_thread")]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one terminal session beside the page"
+)]
+async fn runway_status_on_the_demo_database_prints_the_pages_order_and_counters() {
+    let mut demo = Running::start(&["demo", "--listen", "127.0.0.1:0"], &[]);
+    let (_demo, lines) = tokio::task::spawn_blocking(move || {
+        let lines = demo.until("The data directory");
+        (demo, lines)
+    })
+    .await
+    .unwrap();
+    let base = address_in(lines.iter().find(|l| l.contains("Runway demo:")).unwrap());
+    let login = lines.iter().find(|l| l.contains("Sign in as")).unwrap();
+    let words: Vec<&str> = login.split_whitespace().collect();
+    let client = signed_in(&base, words[3], words[6]).await;
+    let dir = lines
+        .last()
+        .unwrap()
+        .split("thrown away then: ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let page: serde_json::Value = client
+        .get(format!("{base}api/v1/licenses"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids = |rows: &serde_json::Value| -> Vec<(i64, String)> {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["instance_id"].as_i64().unwrap(),
+                    r["band"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+
+    let (ok, printed, errors) = run_command(&["status", "--json", "--data-dir", &dir], &[]);
+    assert!(ok, "{errors}");
+    let status: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    assert_eq!(status["counters"], page["counters"]);
+    assert_eq!(ids(&status["rows"]), ids(&page["rows"]), "the page's order");
+
+    // The table a person reads: the counters line, then one line per row in the same order.
+    let (ok, printed, errors) = run_command(&["status", "--data-dir", &dir], &[]);
+    assert!(ok, "{errors}");
+    let c = &page["counters"];
+    let counters = format!(
+        "Expired {}   Critical {}   Warning {}   Active {}   Unknown {}",
+        c["expired"], c["critical"], c["warning"], c["active"], c["unknown"]
+    );
+    assert!(printed.contains(&counters), "{counters:?} in\n{printed}");
+    assert!(
+        !printed.contains('\x1b'),
+        "no colours when stdout is not a terminal"
+    );
+    let names: Vec<&str> = page["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["instance_name"].as_str().unwrap())
+        .collect();
+    let body: Vec<&str> = printed.lines().skip(4).collect();
+    assert_eq!(body.len(), names.len(), "{printed}");
+    for (line, name) in body.iter().zip(&names) {
+        assert!(line.starts_with(name), "{line:?} should be {name:?}");
+    }
+
+    // Filters and exit codes for scripts.
+    let expired = c["expired"].as_u64().unwrap();
+    assert!(expired > 0);
+    let (code, printed, errors) = exit_of(
+        &[
+            "status",
+            "--data-dir",
+            &dir,
+            "--fail-on",
+            "critical",
+            "--csv",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(1), "expired and critical rows fail: {errors}");
+    assert!(errors.contains("critical or more urgent"), "{errors}");
+    assert!(
+        printed.starts_with("\u{feff}customer,instance,"),
+        "{printed}"
+    );
+    let (code, _, errors) = exit_of(
+        &[
+            "status",
+            "--data-dir",
+            &dir,
+            "--band",
+            "active",
+            "--fail-on",
+            "warning",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(0), "only active rows shown: {errors}");
+    let (code, printed, _) = exit_of(
+        &["status", "--data-dir", &dir, "--band", "expired", "--json"],
+        &[],
+    );
+    assert_eq!(code, Some(0));
+    let rows = serde_json::from_str::<serde_json::Value>(&printed).unwrap()["rows"].clone();
+    assert_eq!(rows.as_array().unwrap().len() as u64, expired);
+    let customer = page["rows"][0]["customer_name"].as_str().unwrap();
+    let (ok, printed, errors) = run_command(
+        &[
+            "status",
+            "--data-dir",
+            &dir,
+            "--json",
+            "--customer",
+            &customer.to_uppercase(),
+        ],
+        &[],
+    );
+    assert!(ok, "a customer by name, in any case: {errors}");
+    let rows = serde_json::from_str::<serde_json::Value>(&printed).unwrap()["rows"].clone();
+    assert!(!rows.as_array().unwrap().is_empty());
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["customer_name"] == customer),
+        "{rows}"
+    );
+    let (code, _, errors) = exit_of(
+        &[
+            "status",
+            "--data-dir",
+            &dir,
+            "--customer",
+            "No Such Customer",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(2));
+    assert!(
+        errors.contains("no customer \"No Such Customer\"") && errors.contains(customer),
+        "names the customers there are: {errors}"
+    );
+
+    // The calendar: the page's groups in the page's order.
+    let (ok, printed, errors) = run_command(&["calendar", "--data-dir", &dir], &[]);
+    assert!(ok, "{errors}");
+    let page_calendar: serde_json::Value = client
+        .get(format!("{base}api/v1/calendar"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let headings: Vec<&str> = page_calendar
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["heading"].as_str().unwrap())
+        .collect();
+    let printed_headings: Vec<&str> = printed.lines().filter(|l| headings.contains(l)).collect();
+    assert_eq!(printed_headings, headings, "{printed}");
+
+    // `export --output` writes a new file, and never over an existing one.
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("licenses.json");
+    let file = file.to_str().unwrap();
+    let (ok, _, errors) = run_command(
+        &[
+            "export",
+            "--data-dir",
+            &dir,
+            "--format",
+            "json",
+            "--output",
+            file,
+        ],
+        &[],
+    );
+    assert!(ok, "{errors}");
+    let exported: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    assert_eq!(ids(&exported["rows"]), ids(&page["rows"]));
+    let (code, _, errors) = exit_of(&["export", "--data-dir", &dir, "--output", file], &[]);
+    assert_eq!(code, Some(2));
+    assert!(errors.contains("cannot create"), "{errors}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_opens_what_admin_init_created_and_stops_cleanly_on_sigterm() {
     let data = tempfile::tempdir().unwrap();

@@ -92,7 +92,7 @@ pub use node_lock::NodeLock;
 /// the store's callers.
 pub use runway_core::{BaseUrl, Credentials, FailureKind, LoginKind, PollInterval, TlsOptions};
 pub use secret_key::{KeyError, SECRET_KEY_ENV, SECRET_KEY_FILE, SecretKey};
-pub use snapshot::{ClockOffset, Inspection, inspect, snapshot_sqlite};
+pub use snapshot::{ClockOffset, Inspection, inspect, open_read_only, snapshot_sqlite};
 pub use store::{
     Alerts, Audit, Backend, Customers, Deliveries, Housekeeping, Instances, Leasing, Licenses,
     SignInThrottle, Store, Tenants, Users, WebAccess,

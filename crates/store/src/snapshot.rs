@@ -72,6 +72,45 @@ pub async fn inspect(url: &str, key: Option<&SecretKey>) -> Result<Inspection> {
     inspected
 }
 
+/// Opens the database `url` names as a store that only reads, for `runway status` and
+/// `runway calendar` beside a running node: no node lock, no migrations, no writes (a SQLite
+/// file is opened read-only). The database must be at this release's schema and `key` must open
+/// it; anything else is refused with what to do. Calls that write fail.
+pub async fn open_read_only(url: &str, key: SecretKey) -> Result<Arc<dyn crate::Store>> {
+    let url = url.trim();
+    let backend = backend_for_url(url)?;
+    let db = connect(url, backend).await?;
+    let refusal = match inspect_db(&db, backend, Some(&key)).await {
+        Err(err) => Some(err),
+        Ok(found) if found.schema == 0 => Some(StoreError::invalid(
+            "the database is empty: `runway serve` (or `runway admin init`) sets it up",
+        )),
+        Ok(found) if found.schema > crate::migrations::latest() => Some(StoreError::NewerSchema {
+            written_by: found
+                .written_by
+                .map_or_else(|| "a newer release".to_owned(), |w| w.release),
+            schema: found.schema,
+            this: crate::migrations::RELEASE,
+            known: crate::migrations::latest(),
+        }),
+        Ok(found) if found.schema < crate::migrations::latest() => {
+            Some(StoreError::invalid(format!(
+                "the database is at schema {}, older than this release's {}: start `runway \
+                 serve` of this release once to migrate it, then try again",
+                found.schema,
+                crate::migrations::latest()
+            )))
+        }
+        Ok(found) if found.key_opens == Some(false) => Some(StoreError::Crypto),
+        Ok(_) => None,
+    };
+    if let Some(err) = refusal {
+        db.close().await;
+        return Err(err);
+    }
+    Ok(Arc::new(crate::sql::SqlStore::new(db, key, None)))
+}
+
 /// Writes a consistent copy of the SQLite database `url` to `dest` (which must not exist) with
 /// `VACUUM INTO`, while a Runway node may be running on it, and inspects the copy. The copy is
 /// a complete database in one file, with no `-wal` file beside it to lose.

@@ -30,6 +30,7 @@ mod audit;
 pub mod auth;
 pub mod edit;
 mod error;
+pub mod export;
 mod forms;
 #[doc(hidden)]
 pub mod fuzzing;

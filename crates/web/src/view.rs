@@ -5,6 +5,8 @@
 //! [`LicenseStatus::evaluate`], the order from [`sort_fleet`], the calendar from
 //! [`expiry_calendar`], seat usage from [`runway_core::SeatUsage`], the renewal link from
 //! the tenant's [`runway_core::RenewalTemplate`]. This module only arranges them for display.
+//! The types deserialize too, so that `runway status` against a remote Runway reads the API's
+//! answer into the same model it prints from the local database.
 
 use jiff::Timestamp;
 use runway_core::{
@@ -15,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// The five counters across the top of the page.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Counters {
     /// Expired licenses.
     pub expired: usize,
@@ -42,7 +44,7 @@ impl From<BandCounts> for Counters {
 }
 
 /// Seat usage of one instance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SeatsView {
     /// Users in use (human and AI).
     pub used: u32,
@@ -75,7 +77,7 @@ impl SeatsView {
 }
 
 /// Why a row's data is stale.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StaleView {
     /// The error's stable kind, e.g. `timeout`.
     pub kind: String,
@@ -86,7 +88,7 @@ pub struct StaleView {
 }
 
 /// One row of the License Status table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StatusRow {
     /// The instance's id.
     pub instance_id: i64,
@@ -126,10 +128,16 @@ pub struct StatusRow {
     pub max_sim_calls: Option<u32>,
     /// Seat usage.
     pub seats: Option<SeatsView>,
+    /// The maintenance expiry instant (RFC 3339).
+    pub maintenance_expiry: Option<String>,
+    /// The maintenance expiry date in the tenant's zone (`YYYY-MM-DD`).
+    pub maintenance_date: Option<String>,
     /// Whether maintenance has lapsed (held out of updates).
     pub maintenance_lapsed: bool,
     /// The last successful read, in the tenant's zone.
     pub last_read_at: Option<String>,
+    /// The last successful read's instant (RFC 3339).
+    pub last_read_instant: Option<String>,
     /// The error of the last attempt, when it failed (the data shown is from the last success).
     pub stale: Option<StaleView>,
     /// The renewal link for the key, from the tenant's template.
@@ -137,7 +145,7 @@ pub struct StatusRow {
 }
 
 /// One entry of the expiry calendar.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CalendarEntry {
     /// The instance's id.
     pub instance_id: i64,
@@ -160,7 +168,7 @@ pub struct CalendarEntry {
 }
 
 /// One group of the calendar: "Overdue" or a month.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CalendarGroupView {
     /// "Overdue" or e.g. "June 2026".
     pub heading: String,
@@ -203,7 +211,7 @@ impl Filter {
 }
 
 /// The License Status page's data.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct FleetView {
     /// The counters over the whole fleet (filters do not change them).
     pub counters: Counters,
@@ -281,12 +289,19 @@ pub fn status_row(row: &FleetRow, tenant: &Tenant, now: Timestamp) -> (LicenseSt
         days_left_text: status.days_left.map(|d| d.to_string()),
         max_sim_calls: facts.and_then(|f| f.max_sim_calls),
         seats,
+        maintenance_expiry: facts
+            .and_then(|f| f.maintenance_expiry)
+            .map(|t| t.to_string()),
+        maintenance_date: facts
+            .and_then(|f| f.maintenance_expiry)
+            .map(|t| zone.date_of(t).to_string()),
         maintenance_lapsed: facts.is_some_and(|f| f.maintenance_lapsed(now)),
         last_read_at: row
             .license
             .good
             .as_ref()
             .map(|g| local_time(g.read_at, zone)),
+        last_read_instant: row.license.good.as_ref().map(|g| g.read_at.to_string()),
         stale,
         renew_url,
     };

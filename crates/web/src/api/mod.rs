@@ -68,6 +68,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let v1 = OpenApiRouter::new()
         .routes(routes!(licenses::licenses))
         .routes(routes!(licenses::calendar))
+        .routes(routes!(licenses::export))
         .routes(routes!(customers::list, customers::create))
         .routes(routes!(
             customers::get_one,

@@ -33,6 +33,22 @@ impl StatusPage {
     fn customer_selected(&self, customer: &Customer) -> bool {
         self.filter_customer == customer.id.to_string()
     }
+
+    /// The export of the rows on screen: the same filter, as a file.
+    fn export_href(&self, format: &str) -> String {
+        let mut query = vec![("format", format)];
+        for (name, value) in [
+            ("customer", &self.filter_customer),
+            ("band", &self.filter_band),
+            ("q", &self.filter_q),
+        ] {
+            if !value.is_empty() {
+                query.push((name, value.as_str()));
+            }
+        }
+        let query = serde_urlencoded::to_string(query).unwrap_or_default();
+        format!("/api/v1/licenses/export?{query}")
+    }
 }
 
 pub(crate) async fn page(

@@ -415,6 +415,7 @@ fn rows() -> Vec<Row> {
         public("GET", "/api/v1/openapi.json", 200),
         signed("GET", "/api/v1/licenses", Viewer, 200),
         signed("GET", "/api/v1/calendar", Viewer, 200),
+        signed("GET", "/api/v1/licenses/export", Viewer, 200),
         signed("GET", "/api/v1/customers", Viewer, 200),
         signed("POST", "/api/v1/customers", Admin, 201)
             .sends(|c| json_body(json!({"name": format!("Api customer {}", c.n)}))),

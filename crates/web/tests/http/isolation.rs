@@ -42,6 +42,15 @@ async fn another_tenants_ids_are_not_found_anywhere(backend: Backend) {
             .len(),
         0
     );
+    let export = intruder.get("/api/v1/licenses/export?format=csv").await;
+    assert_eq!(export.status, 200);
+    assert_eq!(
+        export.body.lines().count(),
+        1,
+        "the header alone: {}",
+        export.body
+    );
+    assert!(!export.body.contains("Alpha"));
 
     for path in [
         format!("/instances/{id}"),

@@ -272,3 +272,140 @@ async fn a_failed_read_keeps_the_row_and_says_why_it_is_stale() {
     );
     assert!(row.contains("45 days"));
 }
+
+/// The export: the page's rows in the page's order after its filter, as a CSV a spreadsheet
+/// opens (UTF-8 mark, header, CRLF) — read back with the `csv` crate — and as JSON.
+#[tokio::test]
+async fn the_export_holds_the_pages_rows_in_its_order_as_csv_and_json() {
+    let app = spawn_app().await;
+    let browser = app.signed_in("viewer@acme.example").await;
+    let response = browser
+        .client
+        .get(format!("{}/api/v1/licenses/export", browser.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let header = |name: &str| response.headers()[name].to_str().unwrap().to_owned();
+    assert_eq!(header("content-type"), "text/csv; charset=utf-8");
+    let today = date_in(app.now, 0);
+    assert_eq!(
+        header("content-disposition"),
+        format!("attachment; filename=\"runway-licenses-{today}.csv\"")
+    );
+    let bytes = response.bytes().await.unwrap();
+    assert!(
+        bytes.starts_with(b"\xef\xbb\xbf"),
+        "a UTF-8 byte-order mark"
+    );
+    assert!(bytes.windows(2).any(|w| w == b"\r\n"), "CRLF line ends");
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let columns: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    for wanted in [
+        "customer",
+        "instance",
+        "license_key",
+        "band",
+        "expiry",
+        "expiry_at",
+        "days_left",
+    ] {
+        assert!(
+            columns.iter().any(|c| c == wanted),
+            "{wanted} in {columns:?}"
+        );
+    }
+    let column = |name: &str| columns.iter().position(|c| c == name).unwrap();
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let api = browser.get("/api/v1/licenses").await.json();
+    let api_rows = api["rows"].as_array().unwrap();
+    assert_eq!(records.len(), api_rows.len());
+    for ((record, row), expected) in records.iter().zip(api_rows).zip(expected(&app)) {
+        assert_eq!(
+            &record[column("instance")],
+            row["instance_name"].as_str().unwrap()
+        );
+        assert_eq!(&record[column("band")], expected.band);
+        let date = if expected.expiry == "—" {
+            ""
+        } else {
+            expected.expiry.as_str()
+        };
+        assert_eq!(
+            &record[column("expiry")],
+            date,
+            "the civil date in the tenant's zone"
+        );
+        if let Some(instant) = row["expiry"].as_str() {
+            let at: Timestamp = record[column("expiry_at")].parse().unwrap();
+            assert_eq!(at, instant.parse::<Timestamp>().unwrap());
+            assert_eq!(
+                at.to_zoned_datetime(TimeZone::get(ZONE).unwrap())
+                    .date()
+                    .to_string(),
+                date
+            );
+        }
+    }
+
+    // The filter of the page; the page links its export with that filter.
+    let critical = browser.get("/api/v1/licenses/export?band=critical").await;
+    assert_eq!(
+        critical.body.lines().count(),
+        3,
+        "header and two rows: {}",
+        critical.body
+    );
+    let page = browser.get("/?band=critical").await.body;
+    assert!(
+        page.contains("href=\"/api/v1/licenses/export?format=csv&#38;band=critical\""),
+        "the export link keeps the filter: {}",
+        &page[page.find("id=\"export\"").unwrap()..][..200]
+    );
+
+    let json = browser.get("/api/v1/licenses/export?format=json").await;
+    assert_eq!(
+        json.headers["content-type"].to_str().unwrap(),
+        "application/json"
+    );
+    let json = json.json();
+    assert_eq!(json["rows"], api["rows"]);
+    assert_eq!(json["counters"], api["counters"]);
+    assert_eq!(json["zone"], ZONE);
+    let bad = browser.get("/api/v1/licenses/export?format=xlsx").await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+}
+
+/// A name a spreadsheet would run as a formula is exported as text.
+#[tokio::test]
+async fn the_csv_export_never_hands_a_spreadsheet_a_formula() {
+    let app = spawn_app().await;
+    let customer = app
+        .store
+        .instance(app.tenant, app.id("overdue"))
+        .await
+        .unwrap()
+        .customer_id;
+    let admin = app.signed_in("admin@acme.example").await;
+    let renamed = admin
+        .send_json(
+            reqwest::Method::PUT,
+            &format!("/api/v1/customers/{customer}"),
+            &serde_json::json!({"name": "=HYPERLINK(\"http://127.0.0.1/\",\"x\")"}),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    let export = admin.get("/api/v1/licenses/export").await.body;
+    let mut reader = csv::Reader::from_reader(export.as_bytes());
+    let customers: Vec<String> = reader.records().map(|r| r.unwrap()[0].to_owned()).collect();
+    assert!(
+        customers.contains(&"'=HYPERLINK(\"http://127.0.0.1/\",\"x\")".to_owned()),
+        "{customers:?}"
+    );
+    assert!(customers.iter().all(|c| !c.starts_with('=')));
+}
