@@ -18,7 +18,9 @@ mod config;
 mod config_file;
 mod demo;
 mod doctor;
+mod import;
 mod probe;
+mod remote;
 mod secrets;
 mod serve;
 mod status;
@@ -48,6 +50,7 @@ enum Command {
     Status(status::StatusArgs),
     Calendar(status::CalendarArgs),
     Export(status::ExportArgs),
+    Import(import::ImportArgs),
 }
 
 /// Look at the configuration.
@@ -126,6 +129,7 @@ fn main() -> ExitCode {
             Command::Status(args) => status::run_status(args).await,
             Command::Calendar(args) => status::run_calendar(args).await,
             Command::Export(args) => status::run_export(args).await,
+            Command::Import(args) => import::run(args).await,
         }
     })
 }

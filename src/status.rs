@@ -20,10 +20,13 @@ use runway_store::Store;
 use runway_web::view::{CalendarGroupView, Filter, FleetView, StatusRow};
 
 use crate::config::{ClockArgs, StoreArgs};
+use crate::remote::{Remote, RemoteArgs};
 
 /// Which rows, from where.
 #[derive(Debug, Args)]
 pub(crate) struct TableArgs {
+    #[command(flatten)]
+    remote: RemoteArgs,
     #[command(flatten)]
     store: StoreArgs,
     #[command(flatten)]
@@ -255,8 +258,11 @@ fn json(fetched: &Fetched) -> anyhow::Result<String> {
     Ok(serde_json::to_string_pretty(&export)? + "\n")
 }
 
-/// The tenant's table from the local database, read-only.
+/// The tenant's table from the local database, read-only, or from a remote Runway's API.
 async fn fetch(args: &TableArgs) -> anyhow::Result<Fetched> {
+    if let Some(remote) = args.remote.remote()? {
+        return fetch_remote(&remote, args).await;
+    }
     let store = runway_store::open_read_only(&args.store.url(), args.store.key()?)
         .await
         .context("cannot open the database")?;
@@ -265,9 +271,57 @@ async fn fetch(args: &TableArgs) -> anyhow::Result<Fetched> {
     fetched
 }
 
-async fn fetch_from(store: &dyn Store, args: &TableArgs) -> anyhow::Result<Fetched> {
+/// The table of the token's tenant, through the API (the page's view model, as the page has it).
+async fn fetch_remote(remote: &Remote, args: &TableArgs) -> anyhow::Result<Fetched> {
+    #[derive(serde::Deserialize)]
+    struct Me {
+        tenant_name: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Customer {
+        id: i64,
+        name: String,
+    }
+    let me: Me = remote.get("/api/v1/me", &[]).await?;
+    let mut query = Vec::new();
+    if let Some(wanted) = &args.customer {
+        let customers: Vec<Customer> = remote.get("/api/v1/customers", &[]).await?;
+        let found = customers
+            .iter()
+            .find(|c| {
+                c.id.to_string() == wanted.trim()
+                    || c.name.to_lowercase() == wanted.trim().to_lowercase()
+            })
+            .with_context(|| {
+                format!(
+                    "{} has no customer {wanted:?}; its customers are: {}",
+                    me.tenant_name,
+                    names(customers.iter().map(|c| &c.name))
+                )
+            })?;
+        query.push(("customer", found.id.to_string()));
+    }
+    if let Some(band) = args.band {
+        query.push(("band", band.as_str().to_owned()));
+    }
+    if let Some(q) = &args.search {
+        query.push(("q", q.clone()));
+    }
+    let view: FleetView = remote.get("/api/v1/licenses", &query).await?;
+    Ok(Fetched {
+        tenant_name: me.tenant_name,
+        view,
+        now: jiff::Timestamp::now(),
+    })
+}
+
+/// The tenant named (by name or id), or the only one.
+pub(crate) async fn choose_tenant(
+    store: &dyn Store,
+    wanted: Option<&str>,
+) -> anyhow::Result<runway_store::Tenant> {
     let tenants = store.tenants().await?;
-    let tenant = match &args.tenant {
+    let tenant = match wanted {
         Some(wanted) => tenants
             .iter()
             .find(|t| {
@@ -290,6 +344,11 @@ async fn fetch_from(store: &dyn Store, args: &TableArgs) -> anyhow::Result<Fetch
             ),
         },
     };
+    Ok(tenant.clone())
+}
+
+async fn fetch_from(store: &dyn Store, args: &TableArgs) -> anyhow::Result<Fetched> {
+    let tenant = &choose_tenant(store, args.tenant.as_deref()).await?;
     let customer = match &args.customer {
         None => None,
         Some(wanted) => {

@@ -1279,3 +1279,104 @@ async fn readiness_turns_503_within_ten_seconds_of_postgres_stopping() {
     drop(serve);
     drop(postgres);
 }
+
+/// `runway import`: a file with problems is refused with each one by row and column (exit 1);
+/// a good one imports into the local database, and again through a running Runway with an API
+/// token — where the local database is locked by the server — and `runway status` and
+/// `runway calendar` read that server the same way.
+#[tokio::test(flavor = "multi_thread")]
+async fn runway_import_writes_locally_or_through_a_running_runway_and_status_reads_it_remotely() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let token = owner_with_token(dir, "Pacific/Auckland");
+    let files = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = files.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let bad = write(
+        "bad.csv",
+        "customer,instance,expiry\nHarbour Dental,Front,2027-02-01\nHarbour Dental,Back,31/02/2026\n",
+    );
+    let good = write(
+        "good.csv",
+        "customer;instance;expiry;license_key\nHarbour Dental;Front;2027-02-01;AAAA-BBBB-CCCC-0001\nHarbour Dental;Back;2027-02-28;AAAA-BBBB-CCCC-0002\n",
+    );
+    let changed = write(
+        "changed.csv",
+        "customer;instance;expiry;license_key\nHarbour Dental;Front;2027-08-01;AAAA-BBBB-CCCC-0001\nHarbour Dental;Back;2027-02-28;AAAA-BBBB-CCCC-0002\n",
+    );
+
+    let (code, printed, errors) = exit_of(&["import", &bad, "--data-dir", dir], &[]);
+    assert_eq!(code, Some(1), "{printed}{errors}");
+    assert!(
+        printed.contains("row 3, column expiry: '31/02/2026' is not a date; expected YYYY-MM-DD"),
+        "{printed}"
+    );
+    assert!(printed.contains("nothing was imported"), "{printed}");
+    let (code, printed, errors) = exit_of(&["import", &good, "--dry-run", "--data-dir", dir], &[]);
+    assert_eq!(code, Some(0), "{printed}{errors}");
+    assert!(printed.contains("2 to create"), "{printed}");
+    assert!(printed.contains("dry run"), "{printed}");
+    let (ok, printed, errors) = run_command(&["status", "--json", "--data-dir", dir], &[]);
+    assert!(ok, "{errors}");
+    let status: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    assert_eq!(
+        status["rows"].as_array().unwrap().len(),
+        0,
+        "a dry run writes nothing"
+    );
+    let (ok, printed, errors) = run_command(&["import", &good, "--data-dir", dir], &[]);
+    assert!(ok, "{printed}{errors}");
+    assert!(printed.contains("imported: 2 created"), "{printed}");
+
+    let (_serve, base) = serve_dir(dir).await;
+    // The server holds the SQLite database: a local import says where to go instead.
+    let (code, _, errors) = exit_of(&["import", &changed, "--data-dir", dir], &[]);
+    assert_eq!(code, Some(2));
+    assert!(errors.contains("--url and RUNWAY_TOKEN"), "{errors}");
+    let remote = [
+        ("RUNWAY_URL", base.as_str()),
+        ("RUNWAY_TOKEN", token.as_str()),
+    ];
+    let (ok, printed, errors) = run_command(&["import", &changed], &remote);
+    assert!(ok, "{printed}{errors}");
+    assert!(
+        printed.contains("0 to create, 1 to update, 1 unchanged"),
+        "{printed}"
+    );
+    assert!(!printed.contains(&token) && !errors.contains(&token));
+
+    let (ok, printed, errors) = run_command(&["status", "--json"], &remote);
+    assert!(ok, "{errors}");
+    let status: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    let page = license_table(&reqwest::Client::new(), &base, &token).await;
+    let names = |rows: &[serde_json::Value]| -> Vec<String> {
+        rows.iter()
+            .map(|r| format!("{} {}", r["instance_name"], r["expiry_date"]))
+            .collect()
+    };
+    assert_eq!(
+        names(status["rows"].as_array().unwrap()),
+        names(&page),
+        "the server's table, in its order"
+    );
+    assert_eq!(status["rows"][1]["expiry_date"], "2027-08-01");
+    let (ok, printed, errors) = run_command(&["calendar"], &remote);
+    assert!(ok, "{errors}");
+    assert!(
+        printed.contains("February 2027") && printed.contains("August 2027"),
+        "{printed}"
+    );
+    let (code, _, errors) = exit_of(
+        &["status"],
+        &[
+            ("RUNWAY_URL", base.as_str()),
+            ("RUNWAY_TOKEN", "rw_not-a-token"),
+        ],
+    );
+    assert_eq!(code, Some(2));
+    assert!(errors.contains("API token was refused"), "{errors}");
+}

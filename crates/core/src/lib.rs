@@ -28,7 +28,9 @@
 //! Beside the license rules, the rules of an instance's settings have their one owner here:
 //! its address ([`BaseUrl`]), how Runway logs in ([`Credentials`]), how its certificate is
 //! trusted ([`TlsOptions`], [`check_ca_pem`]), how often it is read ([`PollInterval`]); why a
-//! read failed ([`FailureKind`]); and what an email address is ([`check_email`]).
+//! read failed ([`FailureKind`]); what an email address is ([`check_email`]); and how a date
+//! typed into a form or a CSV import is read ([`parse_typed_date`]) and placed in the tenant's
+//! zone ([`typed_date_instant`]).
 //!
 //! Secrets (PBX passwords, API client secrets) travel as [`Secret`], which never formats itself.
 
@@ -50,6 +52,7 @@ mod renewal;
 mod retention;
 mod seats;
 mod secret;
+mod typed_date;
 mod zone;
 
 pub use band::{Band, BandCounts, CRITICAL_DAYS, LicenseStatus, WARNING_DAYS};
@@ -79,6 +82,7 @@ pub use seats::{
     fair_use_cap,
 };
 pub use secret::Secret;
+pub use typed_date::{BadTypedDate, parse_typed_date, typed_date_instant};
 pub use zone::{UnknownZone, Zone};
 
 /// Re-exported so callers name the same instant and date types as the rules.

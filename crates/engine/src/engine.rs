@@ -10,8 +10,9 @@ use jiff::Timestamp;
 use runway_clock::Clock;
 use runway_core::{BaseUrl, FailureKind, LicenseFacts, TlsOptions};
 use runway_store::{
-    AttemptError, Credentials, GoodLicense, Instance, InstanceId, LastAttempt, LicenseState,
-    LoginKind, NewAttempt, NewReading, ReadingSource, Store, StoreError, Tenant, TenantId, Trigger,
+    AttemptError, Credentials, GoodLicense, ImportItem, ImportLicense, Imported, Instance,
+    InstanceId, LastAttempt, LicenseState, LoginKind, NewAttempt, NewEvent, NewReading,
+    ReadingSource, Store, StoreError, Tenant, TenantId, Trigger,
 };
 use runway_threecx::{
     Api, Connector, LicenseReading, NetworkPolicy, PbxClient, PbxTarget, ReadLimits,
@@ -71,6 +72,17 @@ fn default_node_id() -> String {
         .unwrap_or_default()
         .subsec_nanos();
     format!("{host}-{}-{nanos:08x}", std::process::id())
+}
+
+/// One instance of a CSV import for [`Engine::import_instances`]: what the store is to write,
+/// and for a manual instance whose license changed, its license state when the file was
+/// checked and the facts to record.
+#[derive(Debug, Clone)]
+pub struct ImportInstance {
+    /// The instance's part (its `license` is filled in by the engine).
+    pub item: ImportItem,
+    /// The manual license to record: the state before, and the new facts.
+    pub manual: Option<(LicenseState, LicenseFacts)>,
 }
 
 /// What recording a license typed in did: the instance's license before and after.
@@ -388,12 +400,7 @@ impl Engine {
         let tenant = store.tenant(instance.tenant_id).await?;
         let before = store.license(instance.tenant_id, instance.id).await?;
         let now = whole_second(self.inner.clock.now());
-        let reading = NewReading {
-            read_at: now,
-            source: ReadingSource::Manual,
-            facts,
-            raw_body: None,
-        };
+        let reading = manual_reading(now, facts);
         let after = self
             .record_license(&tenant, instance.id, &before, reading, None, Entry::Manual)
             .await?;
@@ -402,6 +409,42 @@ impl Engine {
             before,
             after,
         })
+    }
+
+    /// Writes a CSV import in one transaction: its customers, instances, and each manual
+    /// instance's license through the one recording path — the same events as
+    /// [`Engine::set_manual_license`] works out, from the state each instance had when the file
+    /// was checked (`before`), and the same statements. Nothing is written if any item fails;
+    /// a license that changed since it was checked refuses the import as a `Conflict`.
+    ///
+    /// Manual instances are not leased: the scheduler never reads them, and the store refuses
+    /// the import if one of their licenses changed in between.
+    pub async fn import_instances(
+        &self,
+        tenant: &Tenant,
+        instances: Vec<ImportInstance>,
+    ) -> Result<Imported, EngineError> {
+        let now = whole_second(self.inner.clock.now());
+        let items: Vec<ImportItem> = instances
+            .into_iter()
+            .map(|ImportInstance { mut item, manual }| {
+                item.license = manual.map(|(before, facts)| {
+                    let reading = manual_reading(now, facts);
+                    ImportLicense {
+                        events: license_events(tenant, &before, &reading, Entry::Manual),
+                        based_on: before.good.as_ref().map(|good| good.reading_id),
+                        reading,
+                    }
+                });
+                item
+            })
+            .collect();
+        let imported = self
+            .inner
+            .store
+            .import_instances(tenant.id, &items, now)
+            .await?;
+        Ok(imported)
     }
 
     /// Leases one instance for a read or recording a user asked for, waiting (up to about one
@@ -591,13 +634,7 @@ impl Engine {
         attempt: Option<&NewAttempt>,
         entry: Entry,
     ) -> Result<LicenseState, EngineError> {
-        let events = events::after_success(
-            before,
-            &reading.facts,
-            entry,
-            reading.read_at,
-            &tenant.settings.zone,
-        );
+        let events = license_events(tenant, before, &reading, entry);
         let reading_id = self
             .inner
             .store
@@ -740,6 +777,33 @@ impl Engine {
         );
         clients.insert(instance.id, Arc::clone(&client));
         Ok(client)
+    }
+}
+
+/// The events a license adds, worked out from the state before it: the one rule of the
+/// recording path, for a single license and for an import alike.
+fn license_events(
+    tenant: &Tenant,
+    before: &LicenseState,
+    reading: &NewReading,
+    entry: Entry,
+) -> Vec<NewEvent> {
+    events::after_success(
+        before,
+        &reading.facts,
+        entry,
+        reading.read_at,
+        &tenant.settings.zone,
+    )
+}
+
+/// The reading of facts typed in (or imported) for a manual instance at `now`.
+fn manual_reading(now: Timestamp, facts: LicenseFacts) -> NewReading {
+    NewReading {
+        read_at: now,
+        source: ReadingSource::Manual,
+        facts,
+        raw_body: None,
     }
 }
 

@@ -13,7 +13,8 @@
 //! now" / "refresh license" ([`Engine::read_instance`]) go through the same steps: lease the
 //! instance, read (or refresh then read) the PBX, record, schedule the next read, release.
 //! Every license that enters Runway — those reads, and facts typed in for a manual instance
-//! ([`Engine::set_manual_license`]) — is recorded by one function, which works out the events
+//! ([`Engine::set_manual_license`]) or imported from CSV ([`Engine::import_instances`]) — is
+//! recorded by one function, which works out the events
 //! from the state before and writes them with the reading in one transaction; reminder
 //! decisions join it there.
 //!
@@ -35,6 +36,8 @@ mod error;
 mod events;
 mod schedule;
 
-pub use engine::{CycleReport, DEFAULT_CONCURRENCY, Engine, EngineConfig, ReadOutcome, Recorded};
+pub use engine::{
+    CycleReport, DEFAULT_CONCURRENCY, Engine, EngineConfig, ImportInstance, ReadOutcome, Recorded,
+};
 pub use error::{EngineError, TestConnectionError};
 pub use schedule::{LastRead, SchedulePolicy};

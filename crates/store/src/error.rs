@@ -87,6 +87,24 @@ impl StoreError {
         StoreError::Invalid { what: what.into() }
     }
 
+    /// The same error, its sentence prefixed with what it is about (`Acme / HQ: …`), for
+    /// operations on many things at once; the other variants are left as they are.
+    #[must_use]
+    pub fn about(self, subject: &str) -> StoreError {
+        match self {
+            StoreError::NotFound { what } => StoreError::NotFound {
+                what: format!("{subject}: {what}"),
+            },
+            StoreError::Conflict { what } => StoreError::Conflict {
+                what: format!("{subject}: {what}"),
+            },
+            StoreError::Invalid { what } => StoreError::Invalid {
+                what: format!("{subject}: {what}"),
+            },
+            other => other,
+        }
+    }
+
     /// A [`StoreError::Backend`] from anything displayable.
     pub fn backend(message: impl std::fmt::Display) -> StoreError {
         StoreError::Backend {

@@ -48,6 +48,7 @@ mod delivery;
 mod error;
 mod history;
 mod ids;
+mod import;
 mod instance;
 mod migrations;
 mod node_lock;
@@ -85,6 +86,7 @@ pub use ids::{
     AlertId, ApiTokenId, AttemptId, AuditEntryId, ChannelId, CustomerId, DeliveryId, EscalationId,
     EventId, InstanceId, ReadingId, RouteId, SessionId, TenantId, UserId,
 };
+pub use import::{ImportItem, ImportLicense, ImportTarget, Imported};
 pub use instance::{Instance, InstanceUpdate, Login, NewInstance, Schedule};
 pub use migrations::{RELEASE, WrittenBy, latest as latest_schema};
 pub use node_lock::NodeLock;
@@ -94,8 +96,8 @@ pub use runway_core::{BaseUrl, Credentials, FailureKind, LoginKind, PollInterval
 pub use secret_key::{KeyError, SECRET_KEY_ENV, SECRET_KEY_FILE, SecretKey};
 pub use snapshot::{ClockOffset, Inspection, inspect, open_read_only, snapshot_sqlite};
 pub use store::{
-    Alerts, Audit, Backend, Customers, Deliveries, Housekeeping, Instances, Leasing, Licenses,
-    SignInThrottle, Store, Tenants, Users, WebAccess,
+    Alerts, Audit, Backend, Customers, Deliveries, Housekeeping, Imports, Instances, Leasing,
+    Licenses, SignInThrottle, Store, Tenants, Users, WebAccess,
 };
 
 /// The store's capability traits, to call them on an `Arc<dyn Store>`:
@@ -103,6 +105,9 @@ pub use tenant::{
     DEFAULT_NOT_READ_AFTER_HOURS, Tenant, TenantSettings, check_not_read_after_hours,
 };
 pub use user::{NewUser, Role, User, UserUpdate};
+pub use validate::{
+    customer_name as check_customer_name, instance_name as check_instance_name, name_key,
+};
 
 /// How to open a store.
 #[derive(Debug, Clone)]

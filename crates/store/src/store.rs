@@ -1,6 +1,6 @@
 //! The [`Store`] trait: every operation Runway performs on its data, as the sum of one
 //! capability trait per area — [`Tenants`], [`Users`], [`WebAccess`], [`Customers`],
-//! [`Instances`], [`Licenses`], [`Leasing`] — each implemented by the SQL store in its own
+//! [`Instances`], [`Licenses`], [`Leasing`], [`Imports`] — each implemented by the SQL store in its own
 //! `sql/<area>.rs`. Code that needs one capability can take just that trait; the engine and the
 //! web layer hold the whole `Arc<dyn Store>`, which answers every capability's calls.
 //!
@@ -64,6 +64,7 @@ use crate::history::{
     Attempt, AttemptError, Event, FleetRow, LicenseState, NewAttempt, NewEvent, NewReading, Reading,
 };
 use crate::ids::{ApiTokenId, CustomerId, InstanceId, ReadingId, SessionId, TenantId, UserId};
+use crate::import::{ImportItem, Imported};
 use crate::instance::{Instance, InstanceUpdate, NewInstance};
 use crate::tenant::{Tenant, TenantSettings};
 use crate::user::{NewUser, User, UserUpdate};
@@ -93,6 +94,7 @@ pub trait Store:
     + Housekeeping
     + Alerts
     + Deliveries
+    + Imports
 {
     /// Which database this is.
     fn backend(&self) -> Backend;
@@ -343,6 +345,26 @@ pub trait Instances: Send + Sync {
     /// The instance's decrypted credentials — only for the code that logs in to the PBX. A manual
     /// instance has none (`Invalid`); a wrong key is `Crypto`.
     async fn credentials(&self, tenant: TenantId, instance: InstanceId) -> Result<Credentials>;
+}
+
+/// Imports: a whole CSV file of customers and instances in one transaction.
+///
+/// Implemented by the SQL store in `sql/import.rs`.
+#[async_trait]
+pub trait Imports: Send + Sync {
+    /// Writes every item in one transaction, in order: customers by name (the missing ones
+    /// created), instances created or updated, manual licenses recorded exactly as
+    /// [`Licenses::record_reading`] records them (events and alert decisions included).
+    /// Nothing is written if any item fails; the error names the item's customer and instance.
+    ///
+    /// Like `record_reading`, this is the store's half of the engine's recording path
+    /// (`runway_engine`'s `import_instances` works out the events); call it through that path.
+    async fn import_instances(
+        &self,
+        tenant: TenantId,
+        items: &[ImportItem],
+        now: Timestamp,
+    ) -> Result<Imported>;
 }
 
 /// Licenses: where a license enters the store (a reading, or a failed attempt), each instance's

@@ -22,10 +22,21 @@ pub(crate) fn name(text: &str, what: &str, max: usize) -> Result<String> {
     Ok(text.to_owned())
 }
 
-/// The key uniqueness is checked on: names clash case-insensitively ("Acme" and "ACME").
+/// A customer's name as stored: trimmed, 1 to 200 characters, one line.
+pub fn customer_name(text: &str) -> Result<String> {
+    name(text, "customer name", 200)
+}
+
+/// An instance's name as stored: trimmed, 1 to 200 characters, one line.
+pub fn instance_name(text: &str) -> Result<String> {
+    name(text, "instance name", 200)
+}
+
+/// The key uniqueness is checked on: names clash case-insensitively ("Acme" and "ACME"). An
+/// import matches customers and instances on it too.
 ///
 /// Computed here rather than with SQL `lower()`, which SQLite applies to ASCII only.
-pub(crate) fn name_key(name: &str) -> String {
+pub fn name_key(name: &str) -> String {
     name.trim().to_lowercase()
 }
 

@@ -2,10 +2,10 @@
 //! field by field — shared by the HTML forms and the JSON API so both accept the same input
 //! and say the same things about it.
 
-use jiff::civil::Date;
+use jiff::Timestamp;
 use runway_core::{
     BaseUrl, LicenseFacts, PbxLicense, PollInterval, ReminderPolicy, RenewalTemplate, Retention,
-    Secret, TlsOptions, Zone, check_ca_pem,
+    Secret, TlsOptions, Zone, check_ca_pem, parse_typed_date, typed_date_instant,
 };
 use runway_store::{
     Credentials, CustomerId, Instance, InstanceId, InstanceUpdate, Login, LoginKind, NewInstance,
@@ -51,6 +51,12 @@ pub struct InstanceDraft {
     pub manual_version: String,
     /// Manual instances: the simultaneous-call limit.
     pub manual_max_sim_calls: Option<u32>,
+    /// Manual instances: the maintenance expiry date (`YYYY-MM-DD`, in the tenant's zone).
+    pub manual_maintenance_date: String,
+    /// Manual instances: user extensions in use.
+    pub manual_users_used: Option<u32>,
+    /// Manual instances: user extensions licensed (when left out, estimated from the calls).
+    pub manual_users_licensed: Option<u32>,
     /// API only: enable or disable polling (unchanged when absent).
     pub enabled: Option<bool>,
 }
@@ -138,6 +144,9 @@ impl InstanceDraft {
             manual_expiry_date: form.get("manual_expiry_date"),
             manual_version: form.get("manual_version"),
             manual_max_sim_calls: form.get("manual_max_sim_calls").parse().ok(),
+            manual_maintenance_date: form.get("manual_maintenance_date"),
+            manual_users_used: form.get("manual_users_used").parse().ok(),
+            manual_users_licensed: form.get("manual_users_licensed").parse().ok(),
             enabled: None,
         }
     }
@@ -174,6 +183,16 @@ impl InstanceDraft {
                 .unwrap_or_default();
             draft.manual_version = facts.version.clone().unwrap_or_default();
             draft.manual_max_sim_calls = facts.max_sim_calls;
+            draft.manual_maintenance_date = facts
+                .maintenance_expiry
+                .map(|e| zone.date_of(e).to_string())
+                .unwrap_or_default();
+            draft.manual_users_used = facts.users_used;
+            // An estimated cap comes back by itself from the call limit.
+            draft.manual_users_licensed = facts
+                .users_licensed
+                .filter(|l| !l.estimated)
+                .map(|l| l.count);
         }
         draft
     }
@@ -181,37 +200,45 @@ impl InstanceDraft {
     /// The manual facts this draft describes.
     fn manual_facts(&self, zone: &Zone, errors: &mut FieldErrors) -> LicenseFacts {
         let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
-        let expiry = match self.manual_expiry_date.trim() {
-            "" => None,
-            // Noon local time: the date the user typed is the date every rule sees.
-            date => {
-                if let Ok(date) = date.parse::<Date>() {
-                    let noon = zone
-                        .time_zone()
-                        .to_zoned_datetime(date.at(12, 0, 0, 0))
-                        .ok()
-                        .map(|z| z.timestamp());
+        let mut date = |field: &str, what: &str, typed: &str| -> Option<Timestamp> {
+            let typed = typed.trim();
+            if typed.is_empty() {
+                return None;
+            }
+            match parse_typed_date(typed) {
+                Ok(date) => {
+                    let instant = typed_date_instant(date, zone);
                     // Only at the very ends of the calendar (9999-12-31 west of UTC): refused
                     // rather than recorded as no date at all.
-                    if noon.is_none() {
+                    if instant.is_none() {
                         errors.add(
-                            "manual_expiry_date",
-                            "the expiry date is beyond the dates Runway can record",
+                            field,
+                            format!("the {what} date is beyond the dates Runway can record"),
                         );
                     }
-                    noon
-                } else {
-                    errors.add("manual_expiry_date", "enter the expiry date as YYYY-MM-DD");
+                    instant
+                }
+                Err(err) => {
+                    errors.add(field, err.to_string());
                     None
                 }
             }
         };
+        let expiry = date("manual_expiry_date", "expiry", &self.manual_expiry_date);
+        let maintenance_expiry = date(
+            "manual_maintenance_date",
+            "maintenance",
+            &self.manual_maintenance_date,
+        );
         LicenseFacts::from_pbx(PbxLicense {
             license_key: text(&self.manual_license_key),
             product_code: text(&self.manual_product_code),
             version: text(&self.manual_version),
             expiry,
+            maintenance_expiry,
             max_sim_calls: self.manual_max_sim_calls,
+            users_used: self.manual_users_used,
+            max_user_extensions: self.manual_users_licensed,
             ..PbxLicense::default()
         })
     }
@@ -225,12 +252,31 @@ impl InstanceDraft {
         zone: &Zone,
         existing: Option<(&Instance, Option<&LicenseFacts>)>,
     ) -> Result<CheckedInstance, FieldErrors> {
+        let customer_known = store
+            .customer(tenant, CustomerId(self.customer_id))
+            .await
+            .is_ok();
+        self.check_settings(store, tenant, zone, existing, customer_known)
+            .await
+    }
+
+    /// [`InstanceDraft::check`] with the customer already looked up: `customer_known` says
+    /// whether `customer_id` is one of the tenant's (an import names customers by name and
+    /// creates the missing ones, so it checks them itself).
+    pub(crate) async fn check_settings(
+        &self,
+        store: &dyn Store,
+        tenant: TenantId,
+        zone: &Zone,
+        existing: Option<(&Instance, Option<&LicenseFacts>)>,
+        customer_known: bool,
+    ) -> Result<CheckedInstance, FieldErrors> {
         let mut errors = FieldErrors::default();
         if self.name.trim().is_empty() {
             errors.add("name", "enter a name for the instance");
         }
         let customer_id = CustomerId(self.customer_id);
-        if store.customer(tenant, customer_id).await.is_err() {
+        if !customer_known {
             errors.add("customer_id", "choose one of your customers");
         }
         let kind: Option<LoginKind> = self.login_kind.parse().ok();

@@ -90,6 +90,11 @@ impl FieldErrors {
             .join("; ")
     }
 
+    /// Every field with its message, in the order added.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(f, m)| (f.as_str(), m.as_str()))
+    }
+
     /// Whether any field has a message.
     pub(crate) fn any(&self) -> bool {
         !self.0.is_empty()

@@ -36,6 +36,7 @@ mod forms;
 pub mod fuzzing;
 mod health;
 pub mod history;
+pub mod import;
 pub mod pages;
 mod setup;
 mod state;

@@ -16,6 +16,14 @@
         if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
       });
     });
+    // Long uploads and imports: show that something is happening, and submit once.
+    document.querySelectorAll("form[data-progress]").forEach(function (form) {
+      form.addEventListener("submit", function () {
+        var progress = form.querySelector(".progress");
+        if (progress) { progress.hidden = false; }
+        form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+      });
+    });
     // Instant text filter of the status table (the GET form still works without JS).
     var q = document.getElementById("filter-q");
     var table = document.getElementById("status-table");

@@ -15,7 +15,6 @@
 
 use std::sync::LazyLock;
 
-use jiff::civil::Date;
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};
 use runway_core::{
@@ -434,7 +433,10 @@ fn assert_checked_draft(
             match facts.expiry {
                 // The date typed is the date every rule sees, in the tenant's zone.
                 Some(expiry) => {
-                    prop_assert_eq!(Some(zone.date_of(expiry)), typed.parse::<Date>().ok());
+                    prop_assert_eq!(
+                        Some(zone.date_of(expiry)),
+                        runway_core::parse_typed_date(typed).ok()
+                    );
                 }
                 None => prop_assert!(typed.is_empty(), "{typed:?} was accepted as no date"),
             }

@@ -22,7 +22,7 @@ fn name_taken(name: &str) -> impl FnOnce(Violation) -> Option<StoreError> + '_ {
 #[async_trait]
 impl Customers for SqlStore {
     async fn create_customer(&self, tenant: TenantId, draft: &CustomerDraft) -> Result<Customer> {
-        let name = validate::name(&draft.name, "customer name", 200)?;
+        let name = validate::customer_name(&draft.name)?;
         let notes = validate::text(&draft.notes, "customer notes", 10_000)?;
         let mut tx = self.db.begin().await?;
         let (id,): (i64,) = tx
@@ -82,7 +82,7 @@ impl Customers for SqlStore {
         customer: CustomerId,
         draft: &CustomerDraft,
     ) -> Result<Customer> {
-        let name = validate::name(&draft.name, "customer name", 200)?;
+        let name = validate::customer_name(&draft.name)?;
         let notes = validate::text(&draft.notes, "customer notes", 10_000)?;
         let mut tx = self.db.begin().await?;
         let updated = tx

@@ -197,6 +197,88 @@ async fn insert_events(
     Ok(())
 }
 
+/// Records a license inside `tx`: the statements of [`Licenses::record_reading`], shared with
+/// an import, which records many in one transaction. The caller bumps the fleet generation
+/// and commits.
+pub(super) async fn record_reading_in(
+    tx: &mut Tx,
+    tenant: TenantId,
+    instance: InstanceId,
+    reading: &NewReading,
+    attempt: Option<&NewAttempt>,
+    events: &[NewEvent],
+) -> Result<ReadingId> {
+    check_reading(reading)?;
+    check_events(events)?;
+    // A read resets the failure count; a license typed in leaves the row as it is.
+    let kind: Option<(String,)> = tx
+        .optional(
+            Sql::new(
+                "UPDATE instances SET consecutive_failures = CASE WHEN $3 THEN 0 \
+                 ELSE consecutive_failures END WHERE tenant_id = $1 AND id = $2 \
+                 RETURNING login_kind",
+            )
+            .bind(tenant.0)
+            .bind(instance.0)
+            .bind(attempt.is_some()),
+        )
+        .await?;
+    let (kind,) = kind.ok_or_else(|| missing("instance", instance))?;
+    let manual_instance = kind == LoginKind::Manual.as_str();
+    let manual_reading = reading.source == ReadingSource::Manual;
+    if manual_instance != manual_reading {
+        return Err(StoreError::invalid(if manual_instance {
+            format!("instance {instance} is a manual instance: its license is typed in")
+        } else {
+            format!(
+                "instance {instance} reads its license from the PBX; only manual instances \
+                 take typed-in license facts"
+            )
+        }));
+    }
+    // A read that finds exactly the current facts confirms the current reading rather than
+    // adding a copy: an unchanged PBX polled every minute keeps one reading, not half a
+    // million a year.
+    let facts = facts_json(&reading.facts)?;
+    let same: Option<(i64,)> = tx
+        .optional(
+            Sql::new(
+                "SELECT reading_id FROM current_licenses WHERE tenant_id = $1 \
+                 AND instance_id = $2 AND reading_id IS NOT NULL AND source = $3 \
+                 AND facts = $4",
+            )
+            .bind(tenant.0)
+            .bind(instance.0)
+            .bind(reading.source.as_str())
+            .bind(facts),
+        )
+        .await?;
+    let id = match same {
+        Some((id,)) => {
+            tx.execute(
+                Sql::new(
+                    "UPDATE license_readings SET last_read_at = $3 WHERE tenant_id = $1 \
+                     AND id = $2 AND COALESCE(last_read_at, read_at) < $3",
+                )
+                .bind(tenant.0)
+                .bind(id)
+                .bind(seconds(reading.read_at)),
+            )
+            .await?;
+            ReadingId(id)
+        }
+        None => insert_reading(tx, tenant, instance, reading).await?,
+    };
+    set_good(tx, tenant, instance, id, reading).await?;
+    if let Some(attempt) = attempt {
+        set_last_attempt(tx, tenant, instance, attempt.started_at, None).await?;
+        insert_attempt(tx, tenant, instance, attempt, None).await?;
+    }
+    insert_events(tx, tenant, instance, events).await?;
+    super::alerts::evaluate_instance(tx, tenant, instance, reading.read_at).await?;
+    Ok(id)
+}
+
 impl SqlStore {
     /// `NotFound` unless the instance exists in the tenant.
     async fn ensure_instance(&self, tenant: TenantId, instance: InstanceId) -> Result<()> {
@@ -224,75 +306,8 @@ impl Licenses for SqlStore {
         attempt: Option<&NewAttempt>,
         events: &[NewEvent],
     ) -> Result<ReadingId> {
-        check_reading(reading)?;
-        check_events(events)?;
         let mut tx = self.db.begin().await?;
-        // A read resets the failure count; a license typed in leaves the row as it is.
-        let kind: Option<(String,)> = tx
-            .optional(
-                Sql::new(
-                    "UPDATE instances SET consecutive_failures = CASE WHEN $3 THEN 0 \
-                     ELSE consecutive_failures END WHERE tenant_id = $1 AND id = $2 \
-                     RETURNING login_kind",
-                )
-                .bind(tenant.0)
-                .bind(instance.0)
-                .bind(attempt.is_some()),
-            )
-            .await?;
-        let (kind,) = kind.ok_or_else(|| missing("instance", instance))?;
-        let manual_instance = kind == LoginKind::Manual.as_str();
-        let manual_reading = reading.source == ReadingSource::Manual;
-        if manual_instance != manual_reading {
-            return Err(StoreError::invalid(if manual_instance {
-                format!("instance {instance} is a manual instance: its license is typed in")
-            } else {
-                format!(
-                    "instance {instance} reads its license from the PBX; only manual instances \
-                     take typed-in license facts"
-                )
-            }));
-        }
-        // A read that finds exactly the current facts confirms the current reading rather than
-        // adding a copy: an unchanged PBX polled every minute keeps one reading, not half a
-        // million a year.
-        let facts = facts_json(&reading.facts)?;
-        let same: Option<(i64,)> = tx
-            .optional(
-                Sql::new(
-                    "SELECT reading_id FROM current_licenses WHERE tenant_id = $1 \
-                     AND instance_id = $2 AND reading_id IS NOT NULL AND source = $3 \
-                     AND facts = $4",
-                )
-                .bind(tenant.0)
-                .bind(instance.0)
-                .bind(reading.source.as_str())
-                .bind(facts),
-            )
-            .await?;
-        let id = match same {
-            Some((id,)) => {
-                tx.execute(
-                    Sql::new(
-                        "UPDATE license_readings SET last_read_at = $3 WHERE tenant_id = $1 \
-                         AND id = $2 AND COALESCE(last_read_at, read_at) < $3",
-                    )
-                    .bind(tenant.0)
-                    .bind(id)
-                    .bind(seconds(reading.read_at)),
-                )
-                .await?;
-                ReadingId(id)
-            }
-            None => insert_reading(&mut tx, tenant, instance, reading).await?,
-        };
-        set_good(&mut tx, tenant, instance, id, reading).await?;
-        if let Some(attempt) = attempt {
-            set_last_attempt(&mut tx, tenant, instance, attempt.started_at, None).await?;
-            insert_attempt(&mut tx, tenant, instance, attempt, None).await?;
-        }
-        insert_events(&mut tx, tenant, instance, events).await?;
-        super::alerts::evaluate_instance(&mut tx, tenant, instance, reading.read_at).await?;
+        let id = record_reading_in(&mut tx, tenant, instance, reading, attempt, events).await?;
         tx.fleet_changed(tenant);
         tx.commit().await?;
         Ok(id)

@@ -41,7 +41,7 @@ fn columns(
     poll_interval: PollInterval,
     tls: &TlsOptions,
 ) -> Result<Columns> {
-    let name = validate::name(name, "instance name", 200)?;
+    let name = validate::instance_name(name)?;
     if base_url.is_none() && kind != LoginKind::Manual {
         return Err(StoreError::invalid(
             "a PBX read by Runway needs its address, such as https://pbx.example.com:5001",
@@ -162,14 +162,16 @@ impl SqlStore {
     }
 }
 
-#[async_trait]
-impl Instances for SqlStore {
-    async fn create_instance(
+impl SqlStore {
+    /// Inserts an instance (and seals its credentials) inside `tx`: the one insert that
+    /// creating an instance and an import share.
+    pub(super) async fn insert_instance(
         &self,
+        tx: &mut Tx,
         tenant: TenantId,
         new: &NewInstance,
         now: Timestamp,
-    ) -> Result<Instance> {
+    ) -> Result<InstanceId> {
         let kind = new.login.kind();
         let c = columns(
             new.customer_id,
@@ -182,7 +184,6 @@ impl Instances for SqlStore {
         if let Login::Pbx(credentials) = &new.login {
             check_credentials(credentials)?;
         }
-        let mut tx = self.db.begin().await?;
         let (id,): (i64,) = tx
             .one(
                 Sql::new(
@@ -206,9 +207,87 @@ impl Instances for SqlStore {
             .await
             .on_violation(instance_violation(&c.name, c.customer))?;
         if let Login::Pbx(credentials) = &new.login {
-            self.write_login(&mut tx, tenant, id, credentials).await?;
+            self.write_login(tx, tenant, id, credentials).await?;
         }
-        let instance = instance_in(&mut tx, tenant, InstanceId(id)).await?;
+        Ok(InstanceId(id))
+    }
+
+    /// Replaces an instance's settings inside `tx`: the one update that editing an instance and
+    /// an import share.
+    pub(super) async fn update_instance_in(
+        &self,
+        tx: &mut Tx,
+        tenant: TenantId,
+        instance: InstanceId,
+        update: &InstanceUpdate,
+        now: Timestamp,
+    ) -> Result<()> {
+        let current = instance_in(tx, tenant, instance).await?;
+        let kind = update
+            .login
+            .as_ref()
+            .map_or(current.login_kind, Login::kind);
+        let c = columns(
+            update.customer_id,
+            &update.name,
+            update.base_url.as_ref(),
+            kind,
+            update.poll_interval,
+            &update.tls,
+        )?;
+        tx.execute(
+            Sql::new(
+                "UPDATE instances SET customer_id = $3, name = $4, name_key = $5, base_url = $6, \
+                 poll_interval_secs = $7, tls_ca_pem = $8, tls_accept_invalid = $9, \
+                 updated_at = $10 WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant.0)
+            .bind(instance.0)
+            .bind(c.customer.0)
+            .bind(&c.name)
+            .bind(c.name_key.clone())
+            .bind(c.base_url.clone())
+            .bind(c.poll_secs)
+            .bind(c.ca_pem.clone())
+            .bind(c.accept_invalid)
+            .bind(seconds(now)),
+        )
+        .await
+        .on_violation(instance_violation(&c.name, c.customer))?;
+        match &update.login {
+            None => {}
+            Some(Login::Pbx(credentials)) => {
+                self.write_login(tx, tenant, instance.0, credentials)
+                    .await?;
+            }
+            Some(Login::Manual) => {
+                tx.execute(
+                    Sql::new(
+                        "UPDATE instances SET login_kind = 'manual', login_identity = NULL, \
+                         secret_sealed = NULL, totp_sealed = NULL, lease_owner = NULL, \
+                         lease_until = NULL WHERE tenant_id = $1 AND id = $2",
+                    )
+                    .bind(tenant.0)
+                    .bind(instance.0),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Instances for SqlStore {
+    async fn create_instance(
+        &self,
+        tenant: TenantId,
+        new: &NewInstance,
+        now: Timestamp,
+    ) -> Result<Instance> {
+        let mut tx = self.db.begin().await?;
+        let id = self.insert_instance(&mut tx, tenant, new, now).await?;
+        let instance = instance_in(&mut tx, tenant, id).await?;
         tx.fleet_changed(tenant);
         tx.commit().await?;
         Ok(instance)
@@ -251,57 +330,8 @@ impl Instances for SqlStore {
         now: Timestamp,
     ) -> Result<Instance> {
         let mut tx = self.db.begin().await?;
-        let current = instance_in(&mut tx, tenant, instance).await?;
-        let kind = update
-            .login
-            .as_ref()
-            .map_or(current.login_kind, Login::kind);
-        let c = columns(
-            update.customer_id,
-            &update.name,
-            update.base_url.as_ref(),
-            kind,
-            update.poll_interval,
-            &update.tls,
-        )?;
-        tx.execute(
-            Sql::new(
-                "UPDATE instances SET customer_id = $3, name = $4, name_key = $5, base_url = $6, \
-                 poll_interval_secs = $7, tls_ca_pem = $8, tls_accept_invalid = $9, \
-                 updated_at = $10 WHERE tenant_id = $1 AND id = $2",
-            )
-            .bind(tenant.0)
-            .bind(instance.0)
-            .bind(c.customer.0)
-            .bind(&c.name)
-            .bind(c.name_key.clone())
-            .bind(c.base_url.clone())
-            .bind(c.poll_secs)
-            .bind(c.ca_pem.clone())
-            .bind(c.accept_invalid)
-            .bind(seconds(now)),
-        )
-        .await
-        .on_violation(instance_violation(&c.name, c.customer))?;
-        match &update.login {
-            None => {}
-            Some(Login::Pbx(credentials)) => {
-                self.write_login(&mut tx, tenant, instance.0, credentials)
-                    .await?;
-            }
-            Some(Login::Manual) => {
-                tx.execute(
-                    Sql::new(
-                        "UPDATE instances SET login_kind = 'manual', login_identity = NULL, \
-                         secret_sealed = NULL, totp_sealed = NULL, lease_owner = NULL, \
-                         lease_until = NULL WHERE tenant_id = $1 AND id = $2",
-                    )
-                    .bind(tenant.0)
-                    .bind(instance.0),
-                )
-                .await?;
-            }
-        }
+        self.update_instance_in(&mut tx, tenant, instance, update, now)
+            .await?;
         let updated = instance_in(&mut tx, tenant, instance).await?;
         tx.fleet_changed(tenant);
         tx.commit().await?;

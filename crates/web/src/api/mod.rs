@@ -10,6 +10,7 @@ pub mod alerts;
 pub mod audit;
 pub mod channels;
 pub mod customers;
+pub mod import;
 pub mod instances;
 pub mod licenses;
 pub mod webhook;
@@ -69,6 +70,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(licenses::licenses))
         .routes(routes!(licenses::calendar))
         .routes(routes!(licenses::export))
+        .routes(routes!(import::import))
         .routes(routes!(customers::list, customers::create))
         .routes(routes!(
             customers::get_one,

@@ -30,6 +30,8 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The largest form body checked (larger ones are refused).
 const MAX_FORM_BYTES: usize = 2 * 1024 * 1024;
+/// The largest multipart upload checked: an import file (see `pages::import`).
+const MAX_UPLOAD_BYTES: usize = crate::pages::MAX_UPLOAD_BYTES;
 
 /// The CSRF token of a session, from the session's secret.
 pub fn token_for_session(session_secret: &str) -> String {
@@ -71,10 +73,13 @@ pub async fn require_csrf(State(state): State<AppState>, request: Request, next:
         .get(CSRF_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let is_form = headers
+    let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        .unwrap_or_default();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    // A file upload: the `csrf` field of a multipart form.
+    let boundary = multer::parse_boundary(content_type).ok();
 
     let (request, provided) = match from_header {
         Some(token) => (request, Some(token)),
@@ -84,6 +89,14 @@ pub async fn require_csrf(State(state): State<AppState>, request: Request, next:
                 return refuse(api, WebError::Invalid("the form is too large".into()));
             };
             let token = form_urlencoded_field(&bytes, "csrf");
+            (Request::from_parts(parts, Body::from(bytes)), token)
+        }
+        None if boundary.is_some() => {
+            let (parts, body) = request.into_parts();
+            let Ok(bytes) = axum::body::to_bytes(body, MAX_UPLOAD_BYTES).await else {
+                return refuse(api, WebError::Invalid("the upload is too large".into()));
+            };
+            let token = multipart_field(bytes.clone(), boundary.unwrap_or_default(), "csrf").await;
             (Request::from_parts(parts, Body::from(bytes)), token)
         }
         None => (request, None),
@@ -116,6 +129,19 @@ fn refuse(api: bool, err: WebError) -> Response {
     } else {
         err.into_response()
     }
+}
+
+/// The text of the first field called `name` of a multipart body (forms put `csrf` first, so
+/// the file after it is not read).
+async fn multipart_field(body: axum::body::Bytes, boundary: String, name: &str) -> Option<String> {
+    let stream = Body::from(body).into_data_stream();
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some(name) {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 fn form_urlencoded_field(body: &[u8], name: &str) -> Option<String> {

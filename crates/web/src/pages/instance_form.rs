@@ -53,10 +53,15 @@ impl InstanceFormPage {
     }
 
     fn max_calls(&self) -> String {
-        self.draft
-            .manual_max_sim_calls
-            .map(|n| n.to_string())
-            .unwrap_or_default()
+        number(self.draft.manual_max_sim_calls)
+    }
+
+    fn users_used(&self) -> String {
+        number(self.draft.manual_users_used)
+    }
+
+    fn users_licensed(&self) -> String {
+        number(self.draft.manual_users_licensed)
     }
 }
 
@@ -347,4 +352,9 @@ pub(crate) async fn delete(
     let id: InstanceId = instance_id(&id).ok_or(WebError::NotFound)?;
     state.store.delete_instance(caller.tenant.id, id).await?;
     Ok(Redirect::to("/"))
+}
+
+/// A number field's value ("" when empty).
+fn number(value: Option<u32>) -> String {
+    value.map(|n| n.to_string()).unwrap_or_default()
 }

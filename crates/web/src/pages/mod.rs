@@ -4,6 +4,7 @@ mod alerts;
 mod audit;
 mod channels;
 mod customers;
+mod import;
 mod instance;
 mod instance_form;
 mod login;
@@ -14,6 +15,7 @@ mod tokens;
 mod users;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::http::Method;
 use axum::response::IntoResponse as _;
@@ -57,6 +59,7 @@ impl Chrome {
     }
 }
 
+pub(crate) use import::MAX_UPLOAD_BYTES;
 pub(crate) use settings::describe_settings;
 pub(crate) use tokens::visible as visible_tokens;
 
@@ -154,6 +157,15 @@ pub(crate) fn table() -> RouteTable {
         .post("/instances/{id}/enable", instance_form::enable)
         .post("/instances/{id}/disable", instance_form::disable)
         .post("/instances/{id}/delete", instance_form::delete)
+        .get("/import", import::page)
+        .post(
+            "/import",
+            import::upload.layer(DefaultBodyLimit::max(import::MAX_UPLOAD_BYTES)),
+        )
+        .post(
+            "/import/commit",
+            import::commit.layer(DefaultBodyLimit::max(import::MAX_UPLOAD_BYTES)),
+        )
         .get("/customers", customers::page)
         .post("/customers", customers::create)
         .get("/customers/{id}/edit", customers::edit_page)

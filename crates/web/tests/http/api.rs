@@ -24,6 +24,7 @@ async fn the_openapi_document_parses_and_lists_every_path() {
         "/api/v1/licenses",
         "/api/v1/calendar",
         "/api/v1/licenses/export",
+        "/api/v1/import",
         "/api/v1/customers",
         "/api/v1/customers/{id}",
         "/api/v1/instances",

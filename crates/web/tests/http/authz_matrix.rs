@@ -115,6 +115,10 @@ enum Body {
     Empty,
     Form(Vec<(&'static str, String)>),
     Json(Value),
+    /// A `text/csv` body.
+    Csv(String),
+    /// A multipart form (a file upload); the CSRF token goes in the header.
+    Multipart(Vec<(&'static str, String)>),
 }
 
 fn form<const N: usize>(fields: [(&'static str, String); N]) -> Request {
@@ -247,6 +251,22 @@ fn rows() -> Vec<Row> {
         signed("POST", "/logout", Viewer, 303)
             .redirects_to("/login")
             .by_token(422),
+        signed("GET", "/import", Admin, 200),
+        signed("POST", "/import", Admin, 200).sends(|c| Request {
+            query: String::new(),
+            body: Body::Multipart(vec![(
+                "text",
+                format!(
+                    "customer,instance,expiry\nMatrix,Upload {},2027-01-31\n",
+                    c.n
+                ),
+            )]),
+        }),
+        // A sealed preview that is not one: refused as a page, never written.
+        signed("POST", "/import/commit", Admin, 422).sends(|_| Request {
+            query: String::new(),
+            body: Body::Multipart(vec![("sealed", "not-a-sealed-file".into())]),
+        }),
         signed("GET", "/instances/new", Admin, 200),
         signed("POST", "/instances/new", Admin, 303)
             .redirects_to("/instances/*")
@@ -416,6 +436,13 @@ fn rows() -> Vec<Row> {
         signed("GET", "/api/v1/licenses", Viewer, 200),
         signed("GET", "/api/v1/calendar", Viewer, 200),
         signed("GET", "/api/v1/licenses/export", Viewer, 200),
+        signed("POST", "/api/v1/import", Admin, 200).sends(|c| Request {
+            query: format!("?dry_run={}", c.n % 2 == 0),
+            body: Body::Csv(format!(
+                "customer,instance,expiry\nMatrix,Api import {},2027-01-31\n",
+                c.n
+            )),
+        }),
         signed("GET", "/api/v1/customers", Viewer, 200),
         signed("POST", "/api/v1/customers", Admin, 201)
             .sends(|c| json_body(json!({"name": format!("Api customer {}", c.n)}))),
@@ -1077,6 +1104,14 @@ async fn send(
         Body::Empty => builder,
         Body::Form(fields) => builder.form(&fields),
         Body::Json(value) => builder.json(&value),
+        Body::Csv(text) => builder.header("content-type", "text/csv").body(text),
+        Body::Multipart(fields) => {
+            let mut form = reqwest::multipart::Form::new();
+            for (name, value) in fields {
+                form = form.text(name, value);
+            }
+            builder.multipart(form)
+        }
     };
     let response = builder.send().await.unwrap();
     let status = response.status().as_u16();

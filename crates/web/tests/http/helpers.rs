@@ -414,6 +414,47 @@ impl Browser {
         self.send_json(reqwest::Method::POST, path, body).await
     }
 
+    /// Posts a multipart form (a file upload) with the session's CSRF token as its first field,
+    /// as the Import page's form sends it.
+    pub(crate) async fn post_multipart(&self, path: &str, parts: &[(&str, &str)]) -> Reply {
+        let mut form = reqwest::multipart::Form::new().text("csrf", self.csrf.clone());
+        for (name, value) in parts {
+            form = if *name == "file" {
+                form.part(
+                    "file",
+                    reqwest::multipart::Part::bytes(value.as_bytes().to_vec())
+                        .file_name("fleet.csv")
+                        .mime_str("text/csv")
+                        .unwrap(),
+                )
+            } else {
+                form.text(name.to_string(), value.to_string())
+            };
+        }
+        reply(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Posts a CSV body (with the session's CSRF header when signed in with a session).
+    pub(crate) async fn post_csv(&self, path: &str, csv: &[u8]) -> Reply {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "text/csv; charset=utf-8")
+            .body(csv.to_vec());
+        if !self.csrf.is_empty() {
+            request = request.header("x-csrf-token", &self.csrf);
+        }
+        reply(request.send().await.unwrap()).await
+    }
+
     /// Signs in through the login form.
     pub(crate) async fn login(&mut self, email: &str, password: &str) -> Reply {
         let page = self.get("/login").await;

@@ -478,12 +478,13 @@ async fn a_manual_instance_takes_part_and_is_marked_manual() {
                 ("customer_id", &customer),
                 ("name", "Paper PBX"),
                 ("login_kind", "manual"),
-                ("manual_expiry_date", "31/12/2027"),
+                ("manual_expiry_date", "03/06/2027"),
             ],
         )
         .await;
     assert_eq!(bad.status, 422);
     assert!(bad.body.contains("id=\"error-manual_expiry_date\""));
+    assert!(bad.body.contains("is ambiguous"), "{}", bad.body);
 }
 
 #[tokio::test]

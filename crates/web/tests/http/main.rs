@@ -17,6 +17,7 @@ mod browser_alerts;
 mod delivery;
 mod health;
 mod helpers;
+mod import;
 mod instances;
 mod isolation;
 mod settings;
