@@ -77,3 +77,15 @@ pub struct NewApiToken {
     /// The hash of the secret token (hex SHA-256, computed by the caller).
     pub token_hash: String,
 }
+
+/// A tenant's private iCalendar feed, as stored: only the hash of the secret in its URL.
+///
+/// A tenant has at most one. Creating one replaces the one before (so the old URL stops
+/// working at once), and revoking deletes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarFeed {
+    /// The tenant whose expiries it lists.
+    pub tenant_id: TenantId,
+    /// When its current URL was made.
+    pub created_at: Timestamp,
+}

@@ -65,7 +65,7 @@ mod validate;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use access::{ApiToken, Authenticated, NewApiToken, Session};
+pub use access::{ApiToken, Authenticated, CalendarFeed, NewApiToken, Session};
 pub use alert::{
     Alert, AlertBadge, AlertEvent, AlertFilter, AlertKind, AlertResolution, AlertState,
     AlertsChanged, parse_stage, stage_text,

@@ -134,6 +134,11 @@ const SQLITE: &[Step] = &[
         "clock_offset",
         include_str!("../migrations/sqlite/0012_clock_offset.sql"),
     ),
+    (
+        13,
+        "calendar_feeds",
+        include_str!("../migrations/sqlite/0013_calendar_feeds.sql"),
+    ),
 ];
 
 const POSTGRES: &[Step] = &[
@@ -196,6 +201,11 @@ const POSTGRES: &[Step] = &[
         12,
         "clock_offset",
         include_str!("../migrations/postgres/0012_clock_offset.sql"),
+    ),
+    (
+        13,
+        "calendar_feeds",
+        include_str!("../migrations/postgres/0013_calendar_feeds.sql"),
     ),
 ];
 

@@ -17,8 +17,9 @@
 //!
 //! - [`Users::users_by_email`] and [`Users::user_by_email`]: signing in starts from an address,
 //!   not a tenant;
-//! - [`WebAccess::session_by_token`] and [`WebAccess::use_api_token`]: a browser or script
-//!   presents a secret, and the secret is how its tenant is found;
+//! - [`WebAccess::session_by_token`], [`WebAccess::use_api_token`] and
+//!   [`WebAccess::calendar_feed_by_token`]: a browser, script or calendar app presents a
+//!   secret, and the secret is how its tenant is found;
 //! - [`WebAccess::delete_expired_sessions`]: housekeeping of every tenant's ended sessions;
 //! - [`SignInThrottle`]: failed sign-ins are counted per account and client address before
 //!   anyone is signed in, so before any tenant is known;
@@ -53,7 +54,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use crate::Credentials;
-use crate::access::{ApiToken, Authenticated, NewApiToken, Session};
+use crate::access::{ApiToken, Authenticated, CalendarFeed, NewApiToken, Session};
 use crate::alert::{Alert, AlertEvent, AlertFilter, AlertsChanged};
 use crate::audit::{AuditEntry, NewAuditEntry, Pruned};
 use crate::customer::{Customer, CustomerDraft};
@@ -238,6 +239,26 @@ pub trait WebAccess: Send + Sync {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<Option<Authenticated<ApiToken>>>;
+
+    /// Makes the tenant's calendar feed answer at the secret hashing to `token_hash`, replacing
+    /// any earlier one (whose URL then finds nothing). A hash already in use is a `Conflict`.
+    async fn set_calendar_feed(
+        &self,
+        tenant: TenantId,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<CalendarFeed>;
+
+    /// The tenant's calendar feed, if it has one.
+    async fn calendar_feed(&self, tenant: TenantId) -> Result<Option<CalendarFeed>>;
+
+    /// Deletes the tenant's calendar feed; whether there was one.
+    async fn revoke_calendar_feed(&self, tenant: TenantId) -> Result<bool>;
+
+    /// The calendar feed whose secret hashes to `token_hash` — unscoped by design, like
+    /// [`WebAccess::session_by_token`]: a calendar app presents only the URL, and the feed
+    /// names the tenant it lists.
+    async fn calendar_feed_by_token(&self, token_hash: &str) -> Result<Option<CalendarFeed>>;
 }
 
 /// Failed sign-ins, counted per key in fixed windows and shared by every node — unscoped by

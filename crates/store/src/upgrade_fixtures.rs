@@ -29,6 +29,7 @@ const MANUAL_EXPIRY: i64 = 1_790_726_400;
 const CLIENT_SECRET: &str = "fixture-client-secret";
 const API_TOKEN: &str = "rw_fixture_token_0123456789";
 const CHANNEL_SECRET: &str = "fixture-webhook-signing-secret";
+const FEED_TOKEN: &str = "rwcal_fixture_feed_0123456789";
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/upgrade")
@@ -166,8 +167,27 @@ fn seed(version: i64, key: &SecretKey) -> Vec<String> {
                 hex(&sealed)
             )]
         }
+        13 => vec![calendar_feed_seed()],
         _ => Vec::new(),
     }
+}
+
+/// Schema 13's seed: the tenant's calendar feed, as the hash of its token.
+fn calendar_feed_seed() -> String {
+    format!(
+        "INSERT INTO calendar_feeds (tenant_id, token_hash, created_at) VALUES \
+         (1, '{}', {MADE_AT})",
+        sha256_hex(FEED_TOKEN)
+    )
+}
+
+/// The seeded calendar feed still opens the tenant's feed.
+async fn assert_calendar_feed_kept(store: &dyn crate::Store, at: &str) {
+    let feed = store
+        .calendar_feed_by_token(&sha256_hex(FEED_TOKEN))
+        .await
+        .unwrap();
+    assert_eq!(feed.map(|f| f.tenant_id), Some(crate::TenantId(1)), "{at}");
 }
 
 async fn build(schema: i64, path: &Path) {
@@ -243,7 +263,7 @@ async fn every_schema_version_has_a_fixture() {
 
 /// Each fixture opens in this build, is migrated to the current schema, and keeps its data:
 /// tenant, customers, instances and their sealed credentials, licenses, and what each later era
-/// added (the API token, the alert, the channel's sealed secret).
+/// added (the API token, the alert, the channel's sealed secret, the calendar feed).
 #[tokio::test]
 async fn every_fixture_upgrades_to_the_current_schema_with_its_data() {
     use crate::{AlertFilter, ChannelId, InstanceId, OpenOptions, TenantId};
@@ -317,6 +337,9 @@ async fn every_fixture_upgrades_to_the_current_schema_with_its_data() {
         if schema >= 9 {
             let target = store.channel_target(tenant, ChannelId(1)).await.unwrap();
             assert_eq!(target.secret.as_deref(), Some(CHANNEL_SECRET), "{at}");
+        }
+        if schema >= 13 {
+            assert_calendar_feed_kept(&*store, &at).await;
         }
         store.close().await;
         let inspection = crate::inspect(&url(&path), Some(&key())).await.unwrap();

@@ -11,6 +11,9 @@
 //!   that forwards to a webhook the testkit runs, and a real aiosmtpd SMTP server
 //!   (`RUNWAY_TEST_AIOSMTPD`) that keeps a Maildir, one private instance per test on loopback;
 //!   `None` (skip) without their variable, a panic under `RUNWAY_REQUIRE_SERVICES=1`.
+//! - [`icalendar_python`]: a Python interpreter that can `import icalendar`
+//!   (`RUNWAY_TEST_ICALENDAR_PYTHON`), the independent parser of the calendar feed's tests; the
+//!   same skip-or-panic rule.
 //! - [`receivers`]: strict fake receivers for the channels with no real server offline —
 //!   [`WebhookReceiver`] (Standard Webhooks), [`SlackReceiver`], [`TeamsReceiver`],
 //!   [`PagerDutyReceiver`] — that record every request, check it as
@@ -30,4 +33,7 @@ pub use db::{Backend, TestDb, postgres_admin_url};
 pub use receivers::{
     PagerDutyReceiver, RecordedRequest, Reply, SlackReceiver, TeamsReceiver, WebhookReceiver,
 };
-pub use services::{AIOSMTPD_ENV, ALERTMANAGER_ENV, Alertmanager, STARTUP_DEADLINE, SmtpServer};
+pub use services::{
+    AIOSMTPD_ENV, ALERTMANAGER_ENV, Alertmanager, ICALENDAR_ENV, STARTUP_DEADLINE, SmtpServer,
+    icalendar_python,
+};

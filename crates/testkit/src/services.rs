@@ -1,5 +1,7 @@
 //! Real services for the delivery tests, one private instance per test, on loopback:
-//! Prometheus Alertmanager ([`Alertmanager`]) and an aiosmtpd SMTP server ([`SmtpServer`]).
+//! Prometheus Alertmanager ([`Alertmanager`]) and an aiosmtpd SMTP server ([`SmtpServer`]);
+//! and an independent iCalendar parser (Python's `icalendar`, [`icalendar_python`]) for the
+//! calendar feed's tests.
 //!
 //! Tests find the programs through environment variables that `scripts/test` sets:
 //! [`ALERTMANAGER_ENV`] names the `prometheus-alertmanager` binary, [`AIOSMTPD_ENV`] a Python
@@ -34,6 +36,10 @@ pub const ALERTMANAGER_ENV: &str = "RUNWAY_TEST_ALERTMANAGER";
 /// The variable naming a Python interpreter that can `import aiosmtpd`.
 pub const AIOSMTPD_ENV: &str = "RUNWAY_TEST_AIOSMTPD";
 
+/// The variable naming a Python interpreter that can `import icalendar`: the independent
+/// parser the calendar feed's tests check the feed with.
+pub const ICALENDAR_ENV: &str = "RUNWAY_TEST_ICALENDAR_PYTHON";
+
 /// How long a service may take to become ready.
 pub const STARTUP_DEADLINE: Duration = Duration::from_secs(30);
 
@@ -64,6 +70,12 @@ fn program(env: &str, what: &str) -> Option<PathBuf> {
             None
         }
     }
+}
+
+/// The Python interpreter [`ICALENDAR_ENV`] names (no service to start: the tests run their
+/// script with it); `None` (the test skips) when unset, unless services are required.
+pub fn icalendar_python() -> Option<PathBuf> {
+    program(ICALENDAR_ENV, "iCalendar (Python icalendar)")
 }
 
 /// A port that was free a moment ago on 127.0.0.1.

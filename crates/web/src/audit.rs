@@ -186,6 +186,10 @@ fn action(method: &Method, route: &str) -> String {
         ("POST", ["setup"]) => "set_up".into(),
         ("POST", ["account", "password"]) => "password_changed".into(),
         ("POST" | "PUT", ["settings"]) => "settings_changed".into(),
+        ("POST", ["calendar-feed"]) => "calendar_feed_created".into(),
+        ("POST", ["calendar-feed", "revoke"]) | ("DELETE", ["calendar-feed"]) => {
+            "calendar_feed_revoked".into()
+        }
         ("POST", [_, "refresh"]) if has_id => "refreshed".into(),
         ("POST", [_, "read-now"]) if has_id => "read_now".into(),
         ("POST", ["refresh"] | [_, "refresh" | "bulk" | "read-now"]) => "refreshed_several".into(),
@@ -234,6 +238,22 @@ mod tests {
             (Method::POST, "/login", "signed_in"),
             (Method::PUT, "/api/v1/settings", "settings_changed"),
             (Method::POST, "/settings", "settings_changed"),
+            (Method::POST, "/calendar-feed", "calendar_feed_created"),
+            (
+                Method::POST,
+                "/api/v1/calendar-feed",
+                "calendar_feed_created",
+            ),
+            (
+                Method::POST,
+                "/calendar-feed/revoke",
+                "calendar_feed_revoked",
+            ),
+            (
+                Method::DELETE,
+                "/api/v1/calendar-feed",
+                "calendar_feed_revoked",
+            ),
             (
                 Method::POST,
                 "/somewhere/new/{id}/else",

@@ -10,6 +10,8 @@
 //!   OpenAPI document at `/api/v1/openapi.json`.
 //! - **Accounts** ([`auth`]): argon2id passwords, session cookies, CSRF tokens, API tokens,
 //!   roles, login throttling; an audit log of sign-ins and changes.
+//! - **Calendar feed** (`calendar_feed`): every expiry as an all-day iCalendar event at a
+//!   secret, revocable URL (`/calendar/<token>.ics`) that calendar apps fetch without sign-in.
 //! - **Health**: `/healthz` (liveness) and `/readyz` (database and scheduler), without sign-in.
 //!
 //! Every number shown (band, days left, order, calendar month) comes from `runway-core`
@@ -28,6 +30,7 @@ mod actions;
 pub mod api;
 mod audit;
 pub mod auth;
+mod calendar_feed;
 pub mod edit;
 mod error;
 pub mod export;
@@ -36,6 +39,7 @@ mod forms;
 pub mod fuzzing;
 mod health;
 pub mod history;
+mod ical;
 pub mod import;
 pub mod pages;
 mod setup;

@@ -1,4 +1,4 @@
-//! Web access: sessions and API tokens, found by the hash of their secret.
+//! Web access: sessions, API tokens and calendar feeds, found by the hash of their secret.
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use super::db::{Sql, Violation};
 use super::rows::{instant, seconds};
 use super::{OnViolation, SqlStore, missing};
-use crate::access::{ApiToken, Authenticated, NewApiToken, Session};
+use crate::access::{ApiToken, Authenticated, CalendarFeed, NewApiToken, Session};
 use crate::error::{Result, StoreError};
 use crate::ids::{ApiTokenId, SessionId, TenantId, UserId};
 use crate::store::{Users as _, WebAccess};
@@ -71,6 +71,22 @@ impl TryFrom<ApiTokenRow> for ApiToken {
             created_at: instant(row.created_at)?,
             last_used_at: row.last_used_at.map(instant).transpose()?,
             revoked_at: row.revoked_at.map(instant).transpose()?,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct CalendarFeedRow {
+    tenant_id: i64,
+    created_at: i64,
+}
+
+impl TryFrom<CalendarFeedRow> for CalendarFeed {
+    type Error = StoreError;
+    fn try_from(row: CalendarFeedRow) -> Result<CalendarFeed> {
+        Ok(CalendarFeed {
+            tenant_id: TenantId(row.tenant_id),
+            created_at: instant(row.created_at)?,
         })
     }
 }
@@ -335,5 +351,69 @@ impl WebAccess for SqlStore {
             credential: token,
             user,
         }))
+    }
+
+    async fn set_calendar_feed(
+        &self,
+        tenant: TenantId,
+        hash: &str,
+        now: Timestamp,
+    ) -> Result<CalendarFeed> {
+        let hash = token_hash(hash)?;
+        // One row per tenant: the new hash replaces the old one in the same statement, so no
+        // moment exists in which both URLs work.
+        let row: CalendarFeedRow = self
+            .db
+            .write_returning(
+                Sql::new(
+                    "INSERT INTO calendar_feeds (tenant_id, token_hash, created_at) \
+                     VALUES ($1, $2, $3) ON CONFLICT (tenant_id) DO UPDATE SET \
+                     token_hash = excluded.token_hash, created_at = excluded.created_at \
+                     RETURNING tenant_id, created_at",
+                )
+                .bind(tenant.0)
+                .bind(hash)
+                .bind(seconds(now)),
+            )
+            .await
+            .on_violation(|v| match v {
+                Violation::ForeignKey => Some(missing("tenant", tenant)),
+                Violation::Unique => Some(StoreError::conflict("that feed token is in use")),
+                Violation::Check => None,
+            })?;
+        CalendarFeed::try_from(row)
+    }
+
+    async fn calendar_feed(&self, tenant: TenantId) -> Result<Option<CalendarFeed>> {
+        let row: Option<CalendarFeedRow> = self
+            .db
+            .read_optional(
+                Sql::new("SELECT tenant_id, created_at FROM calendar_feeds WHERE tenant_id = $1")
+                    .bind(tenant.0),
+            )
+            .await?;
+        row.map(CalendarFeed::try_from).transpose()
+    }
+
+    async fn revoke_calendar_feed(&self, tenant: TenantId) -> Result<bool> {
+        let deleted = self
+            .db
+            .write(Sql::new("DELETE FROM calendar_feeds WHERE tenant_id = $1").bind(tenant.0))
+            .await?;
+        Ok(deleted > 0)
+    }
+
+    async fn calendar_feed_by_token(&self, hash: &str) -> Result<Option<CalendarFeed>> {
+        let Ok(hash) = token_hash(hash) else {
+            return Ok(None);
+        };
+        let row: Option<CalendarFeedRow> = self
+            .db
+            .read_optional(
+                Sql::new("SELECT tenant_id, created_at FROM calendar_feeds WHERE token_hash = $1")
+                    .bind(hash),
+            )
+            .await?;
+        row.map(CalendarFeed::try_from).transpose()
     }
 }

@@ -1,5 +1,5 @@
-//! Web access: sessions and API tokens are found by their secret's hash only while valid, and
-//! nothing of one tenant's sessions or tokens is reachable through another.
+//! Web access: sessions, API tokens and calendar feeds are found by their secret's hash only
+//! while valid, and nothing of one tenant's is reachable through another.
 
 use runway_core::Secret;
 use runway_store::{
@@ -355,8 +355,61 @@ async fn sessions_and_tokens_of_one_tenant_are_out_of_reach_of_another(h: Harnes
     assert_eq!(store.api_tokens(a).await.unwrap().len(), 1);
 }
 
+async fn a_calendar_feed_is_found_by_its_hash_until_replaced_or_revoked(h: Harness) {
+    let store = h.store();
+    let a = tenant(store, "Acme MSP").await;
+    let b = tenant(store, "Other MSP").await;
+    assert_eq!(store.calendar_feed(a).await.unwrap(), None);
+    assert_eq!(store.calendar_feed_by_token(&hash(1)).await.unwrap(), None);
+    assert_invalid(
+        store
+            .set_calendar_feed(a, "plaintext", at("2026-06-01T12:00:00Z"))
+            .await,
+        "64 lower-case hex digits",
+    );
+
+    let made = at("2026-06-01T12:00:00Z");
+    let feed = store.set_calendar_feed(a, &hash(1), made).await.unwrap();
+    assert_eq!((feed.tenant_id, feed.created_at), (a, made));
+    assert_eq!(store.calendar_feed(a).await.unwrap(), Some(feed.clone()));
+    assert_eq!(
+        store.calendar_feed_by_token(&hash(1)).await.unwrap(),
+        Some(feed)
+    );
+    assert_eq!(store.calendar_feed(b).await.unwrap(), None, "B has none");
+    assert_conflict(store.set_calendar_feed(b, &hash(1), made).await, "in use");
+
+    // A new URL replaces the old one at once.
+    let rotated_at = at("2026-06-02T12:00:00Z");
+    let rotated = store
+        .set_calendar_feed(a, &hash(2), rotated_at)
+        .await
+        .unwrap();
+    assert_eq!(rotated.created_at, rotated_at);
+    assert_eq!(store.calendar_feed_by_token(&hash(1)).await.unwrap(), None);
+    assert_eq!(
+        store.calendar_feed_by_token(&hash(2)).await.unwrap(),
+        Some(rotated)
+    );
+
+    // B revoking touches nothing of A's; A revoking ends A's feed.
+    assert!(!store.revoke_calendar_feed(b).await.unwrap());
+    assert!(
+        store
+            .calendar_feed_by_token(&hash(2))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(store.revoke_calendar_feed(a).await.unwrap());
+    assert!(!store.revoke_calendar_feed(a).await.unwrap());
+    assert_eq!(store.calendar_feed_by_token(&hash(2)).await.unwrap(), None);
+    assert_eq!(store.calendar_feed(a).await.unwrap(), None);
+}
+
 conformance!(
     a_session_is_found_by_its_hash_until_it_expires_or_is_deleted,
+    a_calendar_feed_is_found_by_its_hash_until_replaced_or_revoked,
     disabling_or_deleting_a_user_ends_its_sessions_and_tokens,
     an_api_token_is_listed_used_and_revoked,
     sessions_and_tokens_of_one_tenant_are_out_of_reach_of_another,

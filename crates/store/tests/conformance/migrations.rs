@@ -13,6 +13,7 @@ async fn migrations_build_every_table_from_empty_and_reopening_keeps_the_data(mu
         "alerts",
         "api_tokens",
         "audit_log",
+        "calendar_feeds",
         "channel_references",
         "channels",
         "current_licenses",

@@ -8,6 +8,7 @@
 pub mod account;
 pub mod alerts;
 pub mod audit;
+pub mod calendar_feed;
 pub mod channels;
 pub mod customers;
 pub mod import;
@@ -71,6 +72,11 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(licenses::calendar))
         .routes(routes!(licenses::export))
         .routes(routes!(import::import))
+        .routes(routes!(
+            calendar_feed::get_feed,
+            calendar_feed::create,
+            calendar_feed::revoke
+        ))
         .routes(routes!(customers::list, customers::create))
         .routes(routes!(
             customers::get_one,

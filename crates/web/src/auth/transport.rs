@@ -33,16 +33,7 @@ pub async fn transport(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    let https = state.settings.secure_cookies
-        || peer.is_some_and(|peer| {
-            state
-                .settings
-                .trusted_proxies
-                .iter()
-                .any(|cidr| cidr.contains(peer))
-                && forwarded_https(request.headers())
-        });
-    if !https {
+    if !is_https(&state.settings, peer, request.headers()) {
         return next.run(request).await;
     }
     unprefix_cookies(request.headers_mut());
@@ -64,6 +55,22 @@ pub async fn transport(
         HeaderValue::from_static(HSTS),
     );
     response
+}
+
+/// Whether a request from `peer` came over HTTPS (see the module docs).
+pub(crate) fn is_https(
+    settings: &crate::WebSettings,
+    peer: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+) -> bool {
+    settings.secure_cookies
+        || peer.is_some_and(|peer| {
+            settings
+                .trusted_proxies
+                .iter()
+                .any(|cidr| cidr.contains(peer))
+                && forwarded_https(headers)
+        })
 }
 
 /// Whether a (trusted) proxy says the client used HTTPS.

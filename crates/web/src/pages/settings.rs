@@ -1,4 +1,5 @@
-//! Tenant settings: name, time zone, reminder milestones, lapse alert, renewal link.
+//! Tenant settings: name, time zone, reminder milestones, lapse alert, renewal link; and the
+//! tenant's calendar feed (a new URL, shown once, or revoking it).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -6,11 +7,42 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::{Chrome, Refused as _};
+use crate::api::calendar_feed::{created_detail, revoked_detail};
+use crate::audit::AuditNote;
 use crate::auth::{Action, Caller};
+use crate::calendar_feed::{Origin, create_feed as new_feed, feed_path};
 use crate::edit::SettingsDraft;
 use crate::error::WebError;
 use crate::forms::{FieldErrors, FormData};
 use crate::state::AppState;
+use crate::view::local_time;
+
+/// The calendar feed's part of the page.
+pub(crate) struct FeedPanel {
+    /// When the working URL was made, in the tenant's zone; empty when there is none.
+    created_at: String,
+    /// A URL just made (shown this once): `https://…` and `webcal://…`.
+    new_url: Option<(String, String)>,
+    /// The feed was just revoked.
+    revoked: bool,
+}
+
+impl FeedPanel {
+    async fn of(state: &AppState, caller: &Caller) -> Result<FeedPanel, WebError> {
+        let feed = state.store.calendar_feed(caller.tenant.id).await?;
+        Ok(FeedPanel {
+            created_at: feed.map_or_else(String::new, |f| {
+                local_time(f.created_at, &caller.tenant.settings.zone)
+            }),
+            new_url: None,
+            revoked: false,
+        })
+    }
+
+    fn exists(&self) -> bool {
+        !self.created_at.is_empty()
+    }
+}
 
 #[derive(Template, WebTemplate)]
 #[template(path = "settings.html")]
@@ -19,15 +51,63 @@ pub(crate) struct SettingsPage {
     draft: SettingsDraft,
     errors: FieldErrors,
     message: String,
+    feed: FeedPanel,
 }
 
-pub(crate) async fn page(caller: Caller) -> Result<SettingsPage, WebError> {
+/// What `?feed=revoked` says after a revocation.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct SettingsQuery {
+    feed: Option<String>,
+}
+
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Query(query): axum::extract::Query<SettingsQuery>,
+) -> Result<SettingsPage, WebError> {
+    let mut feed = FeedPanel::of(&state, &caller).await?;
+    feed.revoked = query.feed.as_deref() == Some("revoked") && !feed.exists();
     Ok(SettingsPage {
         chrome: Chrome::of(&caller),
         draft: SettingsDraft::from_settings(&caller.tenant.settings),
         errors: FieldErrors::default(),
         message: String::new(),
+        feed,
     })
+}
+
+/// `POST /calendar-feed`: a new feed URL (admin), shown once on the settings page; the
+/// previous URL stops working.
+pub(crate) async fn create_feed(
+    State(state): State<AppState>,
+    caller: Caller,
+    origin: Origin,
+) -> Result<Response, WebError> {
+    caller.require(Action::Edit)?;
+    let before = state.store.calendar_feed(caller.tenant.id).await?;
+    let (token, _) = new_feed(&*state.store, caller.tenant.id, state.now()).await?;
+    let path = feed_path(token.expose());
+    let mut feed = FeedPanel::of(&state, &caller).await?;
+    feed.new_url = Some((origin.url(&path), origin.webcal(&path)));
+    let page = SettingsPage {
+        chrome: Chrome::of(&caller),
+        draft: SettingsDraft::from_settings(&caller.tenant.settings),
+        errors: FieldErrors::default(),
+        message: String::new(),
+        feed,
+    };
+    Ok(AuditNote::detail(created_detail(before.is_some())).on(page.into_response()))
+}
+
+/// `POST /calendar-feed/revoke`: the feed URL answers 404 from now on (admin).
+pub(crate) async fn revoke_feed(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, WebError> {
+    caller.require(Action::Edit)?;
+    let revoked = state.store.revoke_calendar_feed(caller.tenant.id).await?;
+    Ok(AuditNote::detail(revoked_detail(revoked))
+        .on(Redirect::to("/settings?feed=revoked#calendar-feed").into_response()))
 }
 
 pub(crate) async fn update(
@@ -68,7 +148,7 @@ pub(crate) async fn update(
     let (errors, message) = match checked {
         Ok(settings) => match state.store.update_tenant(caller.tenant.id, &settings).await {
             Ok(_) => {
-                let note = crate::audit::AuditNote::detail(describe_settings(&settings));
+                let note = AuditNote::detail(describe_settings(&settings));
                 return Ok(note.on(Redirect::to("/settings?saved=1").into_response()));
             }
             Err(err) => match WebError::from(err) {
@@ -83,6 +163,7 @@ pub(crate) async fn update(
         draft,
         errors,
         message,
+        feed: FeedPanel::of(&state, &caller).await?,
     }
     .refused())
 }

@@ -23,6 +23,8 @@ pub(crate) struct StatusPage {
     filtered: bool,
     /// Open and acknowledged alerts per instance: (how many, the most severe, lower case).
     alerts: std::collections::HashMap<i64, (u32, String)>,
+    /// Whether the tenant has a calendar feed (the calendar then offers to subscribe).
+    feed_exists: bool,
 }
 
 impl StatusPage {
@@ -83,5 +85,6 @@ pub(crate) async fn page(
         filter_band,
         filter_q,
         alerts,
+        feed_exists: state.store.calendar_feed(tenant).await?.is_some(),
     })
 }

@@ -7,7 +7,8 @@
 //! reads — alerts, channels, routing rules and escalation policies included; a technician also
 //! refreshes licenses, reads PBXs now, acknowledges alerts and retries failed deliveries; an
 //! admin also changes customers, instances, tenant settings, channels, routing rules and
-//! escalation policies, sends test notifications, and reads the audit log; an owner also
+//! escalation policies, makes and revokes the calendar feed's URL, sends test notifications,
+//! and reads the audit log; an owner also
 //! manages users and sees every API token). A route without a row fails the test, and so does a row without a route. Another
 //! tenant's ids are never answered with success: the types below can only expect a refusal
 //! for them (403 below the route's role, else 404 — or 422 where the id is a field of the
@@ -337,6 +338,13 @@ fn rows() -> Vec<Row> {
                     ("renewal_template", s.renewal_template.clone()),
                 ])
             }),
+        // Admins make (and remake) the calendar feed's URL, shown once on the settings page,
+        // and revoke it. The feed itself needs no sign-in: a token that is no feed's is a 404
+        // to everyone.
+        signed("POST", "/calendar-feed", Admin, 200),
+        signed("POST", "/calendar-feed/revoke", Admin, 303)
+            .redirects_to("/settings?feed=revoked#calendar-feed"),
+        public("GET", "/calendar/{token}", 404),
         signed("GET", "/users", Owner, 200),
         signed("POST", "/users", Owner, 303)
             .redirects_to("/users")
@@ -503,6 +511,9 @@ fn rows() -> Vec<Row> {
                 "renewal_template": s.renewal_template,
             }))
         }),
+        signed("GET", "/api/v1/calendar-feed", Viewer, 200),
+        signed("POST", "/api/v1/calendar-feed", Admin, 201),
+        signed("DELETE", "/api/v1/calendar-feed", Admin, 204),
         signed("GET", "/api/v1/tokens", Viewer, 200),
         signed("POST", "/api/v1/tokens", Viewer, 201)
             .sends(|c| json_body(json!({"name": format!("api ci {}", c.n)}))),

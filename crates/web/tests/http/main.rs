@@ -14,6 +14,7 @@ mod audit;
 mod authz_matrix;
 mod browser;
 mod browser_alerts;
+mod calendar_feed;
 mod delivery;
 mod health;
 mod helpers;
