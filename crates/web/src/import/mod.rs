@@ -177,18 +177,6 @@ fn login_kind(text: &str) -> Option<LoginKind> {
     }
 }
 
-/// The license columns: cells of these are a manual instance's typed-in license.
-const LICENSE_COLUMNS: [Column; 8] = [
-    Column::LicenseKey,
-    Column::ProductCode,
-    Column::Version,
-    Column::Expiry,
-    Column::Maintenance,
-    Column::CallLimit,
-    Column::UsersUsed,
-    Column::UsersLicensed,
-];
-
 /// The tenant's customers and instances, for matching rows by name.
 struct Existing {
     customers: HashMap<String, CustomerId>,
@@ -509,7 +497,7 @@ fn take_cells(
     let manual = kind == Some(LoginKind::Manual);
     if manual {
         take_license(draft, row, errors);
-    } else if LICENSE_COLUMNS
+    } else if Column::LICENSE
         .iter()
         .any(|c| row.get(*c).is_some_and(|v| !v.is_empty()))
     {
@@ -523,7 +511,7 @@ fn take_cells(
 /// the stored value (an empty cell clears it).
 fn take_license(draft: &mut InstanceDraft, row: &table::Row, errors: &mut Vec<CellError>) {
     let n = row.number;
-    for column in LICENSE_COLUMNS {
+    for &column in Column::LICENSE {
         let Some(text) = row.get(column) else {
             continue;
         };

@@ -11,7 +11,7 @@
 //! - header names in any case, with spaces, `-` or `_`, and the aliases of [`Column::parse`];
 //! - a leading `'` before `=`, `+`, `-`, `@` (how Runway's export and spreadsheets keep a cell
 //!   from running as a formula) is taken off, except in the secret columns;
-//! - the read-only columns of Runway's own export ([`EXPORT_ONLY`]) are ignored, so an export
+//! - the read-only columns of Runway's own export (see `export_only`) are ignored, so an export
 //!   imports as it is; where it says `users_licensed_estimated`, its `users_licensed` is an
 //!   estimate, not a typed-in count, and is left out.
 //!
@@ -28,25 +28,12 @@ pub const MAX_IMPORT_BYTES: usize = 8 * 1024 * 1024;
 /// The most rows taken.
 pub const MAX_IMPORT_ROWS: usize = 20_000;
 
-/// The columns of Runway's export that an import does not take (they are worked out, not
-/// typed in).
-pub const EXPORT_ONLY: [&str; 15] = [
-    "fqdn",
-    "edition",
-    "band",
-    "expiry_at",
-    "days_left",
-    "maintenance_at",
-    "maintenance_lapsed",
-    "users_licensed_estimated",
-    "seats_percent",
-    "last_read",
-    "last_read_at",
-    "read_error",
-    "renew_url",
-    "manual",
-    "enabled",
-];
+/// Whether a header names a column of Runway's export that an import does not take: every
+/// export column that is not an import column is worked out by Runway (band, days left, …),
+/// not typed in.
+fn export_only(key: &str) -> bool {
+    crate::export::CSV_COLUMNS.contains(&key) && Column::parse(key).is_none()
+}
 
 /// A column of the import; [`Column::name`] is its documented name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -88,6 +75,9 @@ pub enum Column {
 }
 
 impl Column {
+    /// The columns of a manual instance's typed-in license (the last of [`Column::ALL`]).
+    pub const LICENSE: &'static [Column] = Column::ALL.split_at(8).1;
+
     /// Every column, in the documented order.
     pub const ALL: [Column; 16] = [
         Column::Customer,
@@ -201,7 +191,7 @@ pub struct Table {
     pub columns: Vec<Column>,
     /// The record rows, blank ones left out.
     pub rows: Vec<Row>,
-    /// The header names of columns not imported ([`EXPORT_ONLY`]), as written.
+    /// The header names of columns not imported (see `export_only`), as written.
     pub ignored: Vec<String>,
 }
 
@@ -290,7 +280,7 @@ fn header_slots(header: &csv::StringRecord) -> Header {
             continue;
         }
         let key = header_key(name);
-        if EXPORT_ONLY.contains(&key.as_str()) {
+        if export_only(&key) {
             if key == "users_licensed_estimated" {
                 estimated_at = Some(index);
             }
