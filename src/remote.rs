@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 /// Where a remote Runway is.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct RemoteArgs {
-    /// Work through a running Runway's API at this address (e.g. https://runway.example.com)
+    /// Work through a running Runway's API at this address (such as `https://runway.example.com`)
     /// instead of the local database.
     #[arg(long = "url", env = "RUNWAY_URL", value_name = "URL")]
     url: Option<url::Url>,

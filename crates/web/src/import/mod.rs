@@ -1,5 +1,5 @@
 //! CSV import of customers and instances: a file is read ([`table`]), every row checked by the
-//! rules the instance form uses ([`InstanceDraft::check_settings`]), and the result shown as a
+//! rules the instance form uses (`InstanceDraft::check_settings`), and the result shown as a
 //! preview — what each row creates or updates, and every problem by row and column. Committing
 //! checks the file again and writes it in one transaction through the engine's recording path
 //! ([`runway_engine::Engine::import_instances`]): a file with one bad row changes nothing.
