@@ -8,6 +8,7 @@ use runway_core::FailureKind;
 use super::SqlStore;
 use super::db::Sql;
 use super::rows::seconds;
+use crate::delivery::DeliveryState;
 use crate::error::Result;
 use crate::ids::{InstanceId, TenantId};
 use crate::metrics::{DeliveryCounts, ReadFailureCount};
@@ -80,12 +81,15 @@ impl Metrics for SqlStore {
             .await?;
         let mut counts = DeliveryCounts::default();
         for (state, n) in rows {
-            let slot = match state.as_str() {
-                "pending" => &mut counts.pending,
-                "sent" => &mut counts.sent,
-                "failed" => &mut counts.failed,
-                "cancelled" => &mut counts.cancelled,
-                _ => continue,
+            // The schema's CHECK allows only the known states.
+            let Ok(state) = state.parse::<DeliveryState>() else {
+                continue;
+            };
+            let slot = match state {
+                DeliveryState::Pending => &mut counts.pending,
+                DeliveryState::Sent => &mut counts.sent,
+                DeliveryState::Failed => &mut counts.failed,
+                DeliveryState::Cancelled => &mut counts.cancelled,
             };
             *slot += count(n);
         }
