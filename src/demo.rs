@@ -122,7 +122,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     run_until_shutdown(
         engine,
         WebSettings::default(),
-        listener,
+        crate::serve::Listeners::web_only(listener),
         shutdown,
         crate::serve::ALERT_TICK_EVERY,
         |_| {

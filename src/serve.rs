@@ -24,6 +24,12 @@ pub(crate) struct ServeArgs {
     /// Address to listen on. Behind a reverse proxy keep it on localhost.
     #[arg(long, env = "RUNWAY_LISTEN", default_value = "127.0.0.1:8080")]
     pub(crate) listen: SocketAddr,
+    /// Also serve Prometheus metrics of every tenant, without a token, at /metrics on this
+    /// address (and nothing else there). Keep it on a private address that only the
+    /// monitoring network reaches: never expose it publicly. Without it, /metrics on the
+    /// main address shows an API token's tenant.
+    #[arg(long, env = "RUNWAY_METRICS_LISTEN", value_name = "ADDR")]
+    pub(crate) metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub(crate) poller: PollerArgs,
     #[command(flatten)]
@@ -96,14 +102,28 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let listener = bind(args.listen).await?;
     let address = listener.local_addr()?;
+    let metrics = match args.metrics_listen {
+        Some(at) => Some(bind(at).await.context("the metrics listener")?),
+        None => None,
+    };
+    let metrics_address = metrics
+        .as_ref()
+        .map(tokio::net::TcpListener::local_addr)
+        .transpose()?;
     let alert_tick = args.clock.alert_tick();
     run_until_shutdown(
         engine,
         settings,
-        listener,
+        Listeners {
+            web: listener,
+            metrics,
+        },
         Shutdown::on_signal(),
         alert_tick,
         |_| {
+            if let Some(at) = metrics_address {
+                println!("Runway serves every tenant's metrics at http://{at}/metrics");
+            }
             println!("Runway is serving http://{address}/ (Ctrl-C to stop)");
         },
     )
@@ -182,12 +202,27 @@ async fn alert_tick_every(
     }
 }
 
+/// Where the web server listens: the application, and optionally the node-wide metrics.
+pub(crate) struct Listeners {
+    /// Pages, API, and `/metrics` for an API token's tenant.
+    pub(crate) web: tokio::net::TcpListener,
+    /// `/metrics` of every tenant without a token (`--metrics-listen`).
+    pub(crate) metrics: Option<tokio::net::TcpListener>,
+}
+
+impl Listeners {
+    /// The application alone, without a metrics listener.
+    pub(crate) fn web_only(web: tokio::net::TcpListener) -> Listeners {
+        Listeners { web, metrics: None }
+    }
+}
+
 /// Runs the poller and the web server until `shutdown`, then lets both finish what they are
 /// doing and closes the store.
 pub(crate) async fn run_until_shutdown(
     engine: Engine,
     settings: WebSettings,
-    listener: tokio::net::TcpListener,
+    listeners: Listeners,
     shutdown: Shutdown,
     alert_tick: Duration,
     on_ready: impl FnOnce(&Engine),
@@ -221,13 +256,29 @@ pub(crate) async fn run_until_shutdown(
         let shutdown = shutdown.clone();
         async move { alert_tick_every(&state, alert_tick, shutdown.wait()).await }
     });
-    let web = runway_web::serve(listener, state, shutdown.wait()).await;
+    let metrics = listeners.metrics.map(|listener| {
+        let state = state.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(
+            async move { runway_web::serve_metrics(listener, state, shutdown.wait()).await },
+        )
+    });
+    let web = runway_web::serve(listeners.web, state, shutdown.wait()).await;
+    let metrics = match metrics {
+        Some(task) => Some(task.await),
+        None => None,
+    };
     let poll = poller.await;
     let _ = housekeeping.await;
     let _ = alert_tick.await;
     let _ = delivery.await;
     store.close().await;
     web.context("the web server failed")?;
+    if let Some(metrics) = metrics {
+        metrics
+            .context("the metrics server failed")?
+            .context("the metrics server failed")?;
+    }
     poll.context("the poller failed")?;
     Ok(())
 }

@@ -582,6 +582,73 @@ async fn a_clock_file_moves_served_time_and_local_midnight_fires_the_next_remind
     drop(serve);
 }
 
+/// `--metrics-listen`: every tenant's metrics without a token on an address of their own,
+/// and nothing else there; `/metrics` on the main address still wants an API token.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_metrics_listener_serves_every_tenants_metrics_and_nothing_else() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let token = owner_with_token(dir, "Europe/Vienna");
+    let args = [
+        "serve",
+        "--data-dir",
+        dir,
+        "--listen",
+        "127.0.0.1:0",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ];
+    let mut serve = Running::start(&args, &[]);
+    let (serve, lines) = tokio::task::spawn_blocking(move || {
+        let lines = serve.until("Runway is serving");
+        (serve, lines)
+    })
+    .await
+    .unwrap();
+    let base = address_in(lines.last().unwrap());
+    let metrics = lines.iter().find(|l| l.contains("metrics at")).map_or_else(
+        || panic!("no metrics address in {lines:?}"),
+        |l| address_in(l),
+    );
+    assert!(metrics.ends_with("/metrics"), "{metrics}");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let reply = client.get(&metrics).send().await.unwrap();
+    assert_eq!(reply.status(), 200);
+    let body = reply.text().await.unwrap();
+    assert!(
+        body.contains("runway_instances_due{tenant=\"Hudson Voice\"}"),
+        "{body}"
+    );
+    assert!(
+        body.contains("# TYPE runway_poll_duration_seconds histogram"),
+        "{body}"
+    );
+    assert!(body.ends_with("# EOF\n"), "{body}");
+    let root = metrics.trim_end_matches("metrics");
+    assert_eq!(client.get(root).send().await.unwrap().status(), 404);
+    assert_eq!(
+        client
+            .get(format!("{root}login"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let main = format!("{base}metrics");
+    assert_eq!(client.get(&main).send().await.unwrap().status(), 401);
+    let scoped = client.get(&main).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(scoped.status(), 200);
+    let scoped = scoped.text().await.unwrap();
+    assert!(scoped.contains("tenant=\"Hudson Voice\""), "{scoped}");
+    assert!(!scoped.contains("runway_poll_duration_seconds"), "{scoped}");
+    drop(serve);
+}
+
 /// Two PBXs a test fleet serves on loopback, read with client credentials.
 const BACKUP_FLEET: &str = r#"
 [[pbx]]
@@ -1041,6 +1108,7 @@ fn runway_toml_sets_what_flags_and_variables_leave_unset() {
     std::fs::write(
         data.path().join("runway.toml"),
         "# Runway\nlisten = \"127.0.0.1:9100\"\nread_timeout = 7\nconcurrency = 3\n\
+         metrics_listen = \"10.0.0.7:9464\"\n\
          trusted_proxy = [\"10.0.0.5\", \"fd00::/8\"]\n\
          database_url = \"postgres://runway:file-password@db.example/runway\"\n",
     )
@@ -1071,6 +1139,10 @@ fn runway_toml_sets_what_flags_and_variables_leave_unset() {
     assert_eq!(line("listen"), "listen = \"127.0.0.1:9100\" # runway.toml");
     assert_eq!(line("read_timeout"), "read_timeout = 11 # environment");
     assert_eq!(line("concurrency"), "concurrency = 9 # flag");
+    assert_eq!(
+        line("metrics_listen"),
+        "metrics_listen = \"10.0.0.7:9464\" # runway.toml"
+    );
     assert_eq!(
         line("trusted_proxy"),
         "trusted_proxy = [\"10.0.0.5\", \"fd00::/8\"] # runway.toml"

@@ -22,6 +22,7 @@ use tokio::task::JoinSet;
 
 use crate::error::{EngineError, TestConnectionError};
 use crate::events::{self, Entry};
+use crate::metrics::PollDurations;
 use crate::schedule::{LastRead, SchedulePolicy};
 
 /// The default of [`EngineConfig::concurrency`].
@@ -190,6 +191,8 @@ struct Inner {
     reads: Arc<Semaphore>,
     /// When the scheduler last asked the store what is due (its heartbeat, for readiness).
     last_scheduled: Mutex<Option<Timestamp>>,
+    /// How long this node's PBX reads took.
+    poll_durations: PollDurations,
 }
 
 /// A read that failed, with what scheduling needs to know.
@@ -214,6 +217,7 @@ impl Engine {
                 wake: Notify::new(),
                 reads,
                 last_scheduled: Mutex::default(),
+                poll_durations: PollDurations::default(),
             }),
         }
     }
@@ -238,7 +242,11 @@ impl Engine {
         self.inner.wake.notify_one();
     }
 
-    /// How long a lease lasts: longer than any read can take, so a live read never loses it.
+    /// How long this node's PBX reads took (every read of the read path, failed ones too).
+    pub fn poll_durations(&self) -> &PollDurations {
+        &self.inner.poll_durations
+    }
+
     /// When the scheduler last asked what is due: it does so every
     /// [`EngineConfig::idle_tick`] when idle and whenever reads finish when busy, so an old
     /// answer means the scheduler is stuck or not running (`None`: it has not run yet).
@@ -250,6 +258,7 @@ impl Engine {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// How long a lease lasts: longer than any read can take, so a live read never loses it.
     fn lease_for(&self) -> Duration {
         self.inner.config.read_limits.timeout * 2 + Duration::from_secs(30)
     }
@@ -554,9 +563,11 @@ impl Engine {
         let tenant = store.tenant(tenant_id).await?;
         let before = store.license(tenant_id, id).await?;
         let result = self.read_pbx(instance, trigger).await?;
+        let duration = timer.elapsed();
+        self.inner.poll_durations.observe(duration);
         let attempt = NewAttempt {
             started_at,
-            duration: timer.elapsed(),
+            duration,
             trigger,
             clock_offset: result
                 .as_ref()

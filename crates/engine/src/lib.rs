@@ -27,6 +27,10 @@
 //! than a read can take, so nodes sharing a database split the fleet, never read one PBX twice
 //! at once, and take over the leases of a node that died once they lapse.
 //!
+//! ## Metrics
+//! Every read of the read path is timed into [`Engine::poll_durations`], a Prometheus
+//! histogram the web layer serves at `/metrics`.
+//!
 //! ## Time
 //! Every instant comes from the [`Clock`](runway_clock::Clock) the engine is given, so tests move time without
 //! sleeping; only the idle wait between passes of [`Engine::run`] uses real time.
@@ -34,10 +38,12 @@
 mod engine;
 mod error;
 mod events;
+mod metrics;
 mod schedule;
 
 pub use engine::{
     CycleReport, DEFAULT_CONCURRENCY, Engine, EngineConfig, ImportInstance, ReadOutcome, Recorded,
 };
 pub use error::{EngineError, TestConnectionError};
+pub use metrics::{POLL_DURATION_BUCKETS, PollDurations};
 pub use schedule::{LastRead, SchedulePolicy};

@@ -50,6 +50,7 @@ mod history;
 mod ids;
 mod import;
 mod instance;
+mod metrics;
 mod migrations;
 mod node_lock;
 mod postgres;
@@ -88,6 +89,7 @@ pub use ids::{
 };
 pub use import::{ImportItem, ImportLicense, ImportTarget, Imported};
 pub use instance::{Instance, InstanceUpdate, Login, NewInstance, Schedule};
+pub use metrics::{DeliveryCounts, ReadFailureCount};
 pub use migrations::{RELEASE, WrittenBy, latest as latest_schema};
 pub use node_lock::NodeLock;
 /// The settings' types are `runway-core`'s (shared with the PBX client), named here too for
@@ -97,7 +99,7 @@ pub use secret_key::{KeyError, SECRET_KEY_ENV, SECRET_KEY_FILE, SecretKey};
 pub use snapshot::{ClockOffset, Inspection, inspect, open_read_only, snapshot_sqlite};
 pub use store::{
     Alerts, Audit, Backend, Customers, Deliveries, Housekeeping, Imports, Instances, Leasing,
-    Licenses, SignInThrottle, Store, Tenants, Users, WebAccess,
+    Licenses, Metrics, SignInThrottle, Store, Tenants, Users, WebAccess,
 };
 
 /// The store's capability traits, to call them on an `Arc<dyn Store>`:

@@ -1,6 +1,6 @@
 //! The [`Store`] trait: every operation Runway performs on its data, as the sum of one
 //! capability trait per area — [`Tenants`], [`Users`], [`WebAccess`], [`Customers`],
-//! [`Instances`], [`Licenses`], [`Leasing`], [`Imports`] — each implemented by the SQL store in its own
+//! [`Instances`], [`Licenses`], [`Leasing`], [`Imports`], [`Metrics`] — each implemented by the SQL store in its own
 //! `sql/<area>.rs`. Code that needs one capability can take just that trait; the engine and the
 //! web layer hold the whole `Arc<dyn Store>`, which answers every capability's calls.
 //!
@@ -96,6 +96,7 @@ pub trait Store:
     + Alerts
     + Deliveries
     + Imports
+    + Metrics
 {
     /// Which database this is.
     fn backend(&self) -> Backend;
@@ -679,4 +680,26 @@ pub trait Deliveries: Send + Sync {
 
     /// How many outbox rows wait (unscoped, for health and metrics).
     async fn outbox_depth(&self, now: Timestamp) -> Result<crate::delivery::OutboxDepth>;
+}
+
+/// Counts for the Prometheus metrics that the fleet does not carry, each one statement over the
+/// tenant's whole fleet (never one per instance). A node-wide figure is the sum over tenants.
+///
+/// Implemented by the SQL store in `sql/metrics.rs`.
+#[async_trait]
+pub trait Metrics: Send + Sync {
+    /// The tenant's stored failed read attempts, per instance and failure kind (instances
+    /// without failures are left out). Attempts past the tenant's retention are pruned, so a
+    /// count can fall.
+    async fn read_failure_counts(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Vec<crate::metrics::ReadFailureCount>>;
+
+    /// The tenant's instances whose next read is due at `now` and that no read holds: enabled,
+    /// not manual, as the scheduler would lease them.
+    async fn instances_due(&self, tenant: TenantId, now: Timestamp) -> Result<u64>;
+
+    /// The tenant's outbox rows by state.
+    async fn delivery_counts(&self, tenant: TenantId) -> Result<crate::metrics::DeliveryCounts>;
 }

@@ -13,6 +13,8 @@
 //! - **Calendar feed** (`calendar_feed`): every expiry as an all-day iCalendar event at a
 //!   secret, revocable URL (`/calendar/<token>.ics`) that calendar apps fetch without sign-in.
 //! - **Health**: `/healthz` (liveness) and `/readyz` (database and scheduler), without sign-in.
+//! - **Metrics** ([`metrics`]): Prometheus metrics at `/metrics` for an API token's tenant, and
+//!   for every tenant on a listener of their own ([`serve_metrics`]).
 //!
 //! Every number shown (band, days left, order, calendar month) comes from `runway-core`
 //! through one view model ([`view`]) that pages and API share; what a user does to instances
@@ -41,6 +43,7 @@ mod health;
 pub mod history;
 mod ical;
 pub mod import;
+pub mod metrics;
 pub mod pages;
 mod setup;
 mod state;
@@ -56,6 +59,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use auth::tokens::{create_api_token, revoke_api_token};
 pub use error::{ApiError, ErrorBody, WebError};
+pub use metrics::{metrics_router, serve_metrics};
 pub use setup::{InitError, init_tenant};
 pub use state::{AppState, WebSettings};
 
@@ -69,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router())
         .merge(statics::router())
         .merge(health::table().into_router())
+        .merge(metrics::table().into_router())
         .with_state(state)
         .merge(api)
         .fallback(not_found)
@@ -119,6 +124,7 @@ pub fn route_table() -> Vec<Route> {
     let mut routes = pages::table().into_routes();
     routes.extend(statics::table().into_routes());
     routes.extend(health::table().into_routes());
+    routes.extend(metrics::table().into_routes());
     routes.extend(api::routes());
     routes
 }

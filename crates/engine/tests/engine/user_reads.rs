@@ -380,7 +380,28 @@ async fn bulk_requests_share_the_engines_one_limit_of_reads_in_flight(backend: B
     );
 }
 
+async fn every_read_of_the_read_path_is_timed_into_the_poll_duration_histogram(backend: Backend) {
+    let Some(fleet) = Fleet::start(backend, &pbx("timed", "+30d", "")).await else {
+        return;
+    };
+    let engine = fleet.engine("node-a", 4);
+    let durations = engine.poll_durations().clone();
+    assert_eq!(durations.count(), 0, "nothing read yet");
+    let read = engine
+        .read_instance(fleet.tenant, fleet.id("timed"), Trigger::ReadNow)
+        .await
+        .unwrap();
+    assert!(read.succeeded(), "{:?}", read.error);
+    assert_eq!(durations.count(), 1, "the read was counted");
+    let refreshed = engine
+        .read_instance(fleet.tenant, fleet.id("timed"), Trigger::Refresh)
+        .await
+        .unwrap();
+    assert_eq!(durations.count(), 2, "every read is counted: {refreshed:?}");
+}
+
 on_both_backends!(
+    every_read_of_the_read_path_is_timed_into_the_poll_duration_histogram,
     refresh_applies_the_pending_renewal_and_returns_the_expiry_before_and_after,
     a_failed_refresh_says_why_and_keeps_the_license,
     another_tenants_instance_and_manual_instances_are_refused,

@@ -7,7 +7,8 @@
 //! `access.rs` [`crate::WebAccess`], `throttle.rs` [`crate::SignInThrottle`], `customers.rs` [`crate::Customers`], `instances.rs`
 //! [`crate::Instances`], `history.rs` [`crate::Licenses`], `leasing.rs` [`crate::Leasing`], `audit.rs`
 //! [`crate::Audit`], `housekeeping.rs` [`crate::Housekeeping`], `alerts.rs` [`crate::Alerts`],
-//! `delivery.rs` [`crate::Deliveries`], `import.rs` [`crate::Imports`];
+//! `delivery.rs` [`crate::Deliveries`], `import.rs` [`crate::Imports`], `metrics.rs`
+//! [`crate::Metrics`];
 //! this file adds [`Store`] itself (backend and close). What differs lives in the
 //! backend modules: connecting, migrations, the SQLite node lock ([`crate::sqlite`]) and the
 //! leasing statement with `FOR UPDATE SKIP LOCKED` ([`crate::postgres`]). The conformance suite
@@ -29,6 +30,7 @@ mod housekeeping;
 mod import;
 mod instances;
 mod leasing;
+mod metrics;
 mod tenants;
 mod throttle;
 mod users;

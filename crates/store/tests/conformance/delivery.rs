@@ -453,8 +453,16 @@ async fn failed_deliveries_are_retried_by_hand_within_the_tenant_only(h: Harness
         .await
         .unwrap();
     assert_eq!((depth.due, depth.failed), (0, 1));
+    let counts = store.delivery_counts(t).await.unwrap();
+    assert_eq!(counts.failed, 1, "{counts:?}");
+    assert_eq!(counts.sent, 0, "{counts:?}");
 
     let other = tenant(store, "Other MSP").await;
+    assert_eq!(
+        store.delivery_counts(other).await.unwrap(),
+        runway_store::DeliveryCounts::default(),
+        "another tenant's outbox is its own"
+    );
     assert_not_found(
         store
             .retry_delivery(other, due[0].delivery.id, at("2026-03-13T00:00:00Z"))

@@ -19,6 +19,7 @@ mod history;
 mod instances;
 mod isolation;
 mod leasing;
+mod metrics;
 mod migrations;
 mod node_lock;
 mod retention;

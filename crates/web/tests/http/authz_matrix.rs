@@ -209,8 +209,10 @@ impl Row {
         Row { foreign, ..self }
     }
 
+    /// Whether a signed-out caller is answered 401 rather than sent to sign in: the JSON API,
+    /// and `/metrics`, which scrapers fetch.
     fn api(&self) -> bool {
-        self.path.starts_with("/api/")
+        self.path.starts_with("/api/") || self.path == "/metrics"
     }
 
     fn name(&self) -> String {
@@ -243,6 +245,8 @@ fn rows() -> Vec<Row> {
         public("GET", "/login", 200),
         public("GET", "/healthz", 200),
         public("GET", "/readyz", 503),
+        // Metrics are for scrapers: an API token of any role, never a browser session.
+        signed("GET", "/metrics", Viewer, 401).by_token(200),
         public("POST", "/login", 303).redirects_to("/").sends(|_| {
             form([
                 ("email", "viewer@acme.example".into()),

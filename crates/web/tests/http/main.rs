@@ -21,6 +21,7 @@ mod helpers;
 mod import;
 mod instances;
 mod isolation;
+mod metrics;
 mod settings;
 mod status;
 mod stored_secrets;
