@@ -23,8 +23,8 @@ use std::fmt;
 use runway_core::LicenseFacts;
 use runway_engine::{Engine, ImportInstance};
 use runway_store::{
-    CustomerId, ImportItem, ImportTarget, Instance, LicenseState, LoginKind, Store, Tenant,
-    name_key,
+    CustomerId, ImportItem, ImportTarget, Instance, InstanceId, LicenseState, LoginKind, Store,
+    Tenant, name_key,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -181,13 +181,21 @@ fn login_kind(text: &str) -> Option<LoginKind> {
 struct Existing {
     customers: HashMap<String, CustomerId>,
     instances: HashMap<(String, String), Instance>,
+    /// Each instance's current license, from the fleet (one query, not one per row; the store
+    /// refuses the commit if one changed in between).
+    licenses: HashMap<InstanceId, LicenseState>,
 }
 
 impl Existing {
     async fn load(store: &dyn Store, tenant: &Tenant) -> Result<Existing, WebError> {
         let customers = store.customers(tenant.id).await?;
         let instances = store.instances(tenant.id).await?;
+        let fleet = store.fleet(tenant.id).await?;
         Ok(Existing {
+            licenses: fleet
+                .iter()
+                .map(|row| (row.instance.id, row.license.clone()))
+                .collect(),
             customers: customers
                 .into_iter()
                 .map(|c| (name_key(&c.name), c.id))
@@ -322,7 +330,7 @@ async fn check_row(
     let customer_id = existing.customers.get(&key.0).copied();
     let instance = existing.instances.get(&key);
     let before = match instance {
-        Some(i) => store.license(tenant.id, i.id).await?,
+        Some(i) => existing.licenses.get(&i.id).cloned().unwrap_or_default(),
         None => LicenseState::default(),
     };
     let facts: Option<&LicenseFacts> = before.good.as_ref().map(|g| &g.facts);
