@@ -60,6 +60,7 @@ const SEVERITIES: [Severity; 3] = [Severity::Info, Severity::Warning, Severity::
 pub fn alertname(notice: &Notice) -> &'static str {
     match (notice.action, notice.kind) {
         (NoticeAction::Test, _) => "RunwayTest",
+        (NoticeAction::Problem, _) => "RunwayChannelProblem",
         (_, AlertKind::LicenseExpiry) => "RunwayLicenseExpiry",
         (_, AlertKind::MaintenanceExpiry) => "RunwayMaintenanceExpiry",
         (_, AlertKind::NotRead) => "RunwayNotRead",
@@ -132,6 +133,9 @@ pub fn alerts(notice: &Notice, now: Timestamp) -> Value {
             .map(|severity| alert(severity, resolved_at))
             .collect(),
         NoticeAction::Test => vec![alert(notice.severity, until(TEST_VALID_FOR))],
+        // A channel's problem is not re-sent (it belongs to no alert): it fires until people
+        // have had the time to see it, then Alertmanager lets it go.
+        NoticeAction::Problem => vec![alert(notice.severity, until(VALID_FOR))],
     };
     Value::Array(alerts)
 }

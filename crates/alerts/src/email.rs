@@ -61,6 +61,7 @@ pub fn subject(notice: &Notice) -> String {
     let who = format!("{} ({})", notice.instance_name, notice.customer_name);
     let subject = match (notice.action, notice.kind, notice.expiry_date) {
         (NoticeAction::Test, _, _) => format!("[Runway] Test notification for {who}"),
+        (NoticeAction::Problem, _, _) => format!("[Runway] {}", notice.summary),
         (_, AlertKind::LicenseExpiry, Some(date)) => {
             format!("[Runway] License for {who} expires {date}")
         }

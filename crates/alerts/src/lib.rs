@@ -36,6 +36,7 @@ pub mod email;
 pub mod log;
 mod notifier;
 pub mod pagerduty;
+pub mod psa;
 mod render;
 pub mod slack;
 pub mod teams;

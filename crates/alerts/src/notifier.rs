@@ -18,7 +18,7 @@ use runway_clock::Clock;
 use runway_store::{ChannelKind, ChannelSettings, ChannelTarget, Notice};
 
 use crate::text::{ANSWER_CHARS, Redactor, one_line, truncate};
-use crate::{alertmanager, email, log, pagerduty, slack, teams, webhook};
+use crate::{alertmanager, email, log, pagerduty, psa, slack, teams, webhook};
 
 /// The outcome of one attempt to deliver one notification to one channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +40,13 @@ pub enum Attempt {
         /// What went wrong: the status and the receiver's answer, secrets redacted.
         error: String,
     },
+    /// The receiver rejected the channel's credentials (a PSA's 401 or 403): the channel
+    /// pauses, its notifications wait (none is lost) and the other channels are told, until
+    /// someone fixes the credentials.
+    Rejected {
+        /// What the receiver said, secrets redacted.
+        error: String,
+    },
 }
 
 impl Attempt {
@@ -57,7 +64,9 @@ impl Attempt {
     pub fn error(&self) -> Option<&str> {
         match self {
             Attempt::Sent { .. } => None,
-            Attempt::Retryable { error, .. } | Attempt::Permanent { error } => Some(error),
+            Attempt::Retryable { error, .. }
+            | Attempt::Permanent { error }
+            | Attempt::Rejected { error } => Some(error),
         }
     }
 
@@ -85,6 +94,9 @@ impl Attempt {
                 error: redactor.apply(&error),
             },
             Attempt::Permanent { error } => Attempt::Permanent {
+                error: redactor.apply(&error),
+            },
+            Attempt::Rejected { error } => Attempt::Rejected {
                 error: redactor.apply(&error),
             },
         }
@@ -209,6 +221,10 @@ pub fn check(
         ChannelKind::Email => email::Config::parse(settings, secret).map(drop),
         ChannelKind::Alertmanager => alertmanager::Config::parse(settings, secret).map(drop),
         ChannelKind::Log => Ok(()),
+        ChannelKind::Connectwise
+        | ChannelKind::Autotask
+        | ChannelKind::Halopsa
+        | ChannelKind::Syncro => psa::check(kind, settings, secret),
     }
 }
 
@@ -252,6 +268,14 @@ pub fn notifier_for(
             clock,
         )),
         ChannelKind::Log => Box::new(log::LogNotifier),
+        ChannelKind::Connectwise
+        | ChannelKind::Autotask
+        | ChannelKind::Halopsa
+        | ChannelKind::Syncro => Box::new(psa::PsaNotifier::new(
+            psa::api_for(target.channel.kind, settings, secret, http)?,
+            psa::settings_of(target.channel.kind, settings)?.clone(),
+            target.channel.clone(),
+        )),
     })
 }
 

@@ -44,7 +44,9 @@ const ROUTING_KEY_CHARS: usize = 32;
 pub fn dedup_key(notice: &Notice) -> String {
     let key = match notice.action {
         NoticeAction::Test => format!("runway-test:{}", notice.idempotency_key),
-        NoticeAction::Trigger | NoticeAction::Resolve => notice.series_key.clone(),
+        NoticeAction::Trigger | NoticeAction::Resolve | NoticeAction::Problem => {
+            notice.series_key.clone()
+        }
     };
     if key.chars().count() <= DEDUP_KEY_CHARS {
         key

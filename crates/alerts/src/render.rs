@@ -26,7 +26,7 @@ impl Status {
     /// The status of a notice.
     pub(crate) fn of(notice: &Notice) -> Status {
         match notice.action {
-            NoticeAction::Trigger => Status::Firing(notice.severity),
+            NoticeAction::Trigger | NoticeAction::Problem => Status::Firing(notice.severity),
             NoticeAction::Resolve => Status::Resolved,
             NoticeAction::Test => Status::Test,
         }
@@ -46,7 +46,9 @@ pub(crate) fn severity_name(severity: Severity) -> &'static str {
 /// it fires (a resolve's or a test's summary already says what it is).
 pub(crate) fn title(notice: &Notice) -> String {
     match notice.action {
-        NoticeAction::Trigger => format!("[{}] {}", notice.severity, notice.summary),
+        NoticeAction::Trigger | NoticeAction::Problem => {
+            format!("[{}] {}", notice.severity, notice.summary)
+        }
         NoticeAction::Resolve | NoticeAction::Test => notice.summary.clone(),
     }
 }
@@ -152,6 +154,7 @@ pub(crate) mod fixtures {
             instance_id: InstanceId(7),
             instance_name: "pbx-01".to_owned(),
             customer_name: "Smith & Sons <Ltd>".to_owned(),
+            customer_id: None,
             license_key: Some("ABCD-EFGH-IJKL-MNOP".to_owned()),
             edition: Some("Enterprise".to_owned()),
             expiry_date: Some(date(2026, 12, 1)),

@@ -109,6 +109,7 @@ pub fn event_type(notice: &Notice) -> &'static str {
         NoticeAction::Trigger => "alert.triggered",
         NoticeAction::Resolve => "alert.resolved",
         NoticeAction::Test => "alert.test",
+        NoticeAction::Problem => "channel.problem",
     }
 }
 

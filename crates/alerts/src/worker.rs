@@ -16,7 +16,10 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use jiff::{SignedDuration, Timestamp};
 use runway_clock::Clock;
-use runway_store::{AttemptOutcome, ChannelKind, DueDelivery, Store, StoreError};
+use runway_core::Severity;
+use runway_store::{
+    AttemptOutcome, Channel, ChannelKind, DueDelivery, Notice, NoticeAction, Store, StoreError,
+};
 
 use crate::notifier::{Attempt, notifier_for};
 
@@ -101,6 +104,44 @@ fn jitter(row: i64, attempts: u32) -> f64 {
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
     x ^= x >> 33;
     f64::from(u32::try_from(x % 10_001).unwrap_or(0)) / 10_000.0
+}
+
+/// The notice that tells the other channels that `channel` rejected its credentials.
+fn problem_notice(channel: &Channel, about: &Notice, error: &str, now: Timestamp) -> Notice {
+    let what = if channel.kind.is_psa() {
+        "PSA credentials rejected"
+    } else {
+        "Channel credentials rejected"
+    };
+    let key = format!("runway:t{}:channel:c{}", channel.tenant_id.0, channel.id.0);
+    Notice {
+        idempotency_key: format!("{key}:rejected:{}", now.as_second()),
+        series_key: key,
+        action: NoticeAction::Problem,
+        alert_id: None,
+        kind: about.kind,
+        severity: Severity::Critical,
+        stage: "credentials_rejected".to_owned(),
+        days_left: None,
+        instance_id: about.instance_id,
+        instance_name: format!("{} channel \"{}\"", channel.kind.label(), channel.name),
+        customer_name: "Runway".to_owned(),
+        customer_id: None,
+        license_key: None,
+        edition: None,
+        expiry_date: None,
+        zone: about.zone.clone(),
+        renew_url: None,
+        resolution: None,
+        resolution_note: None,
+        summary: format!(
+            "{what}: the {} channel \"{}\" is paused and its tickets wait until its \
+             credentials are fixed in Runway ({error})",
+            channel.kind.label(),
+            channel.name
+        ),
+        at: now,
+    }
 }
 
 /// How often the loop looks for Alertmanager alerts to re-send (each is re-sent only once
@@ -284,9 +325,27 @@ impl Worker {
                 }
             }
             Attempt::Permanent { error } => AttemptOutcome::Failed { error },
+            Attempt::Rejected { error } => {
+                // The row waits for the channel's credentials: paused, it is not claimed; once
+                // they are fixed it goes at once.
+                self.pause(&due, &error, now).await?;
+                AttemptOutcome::Retry {
+                    retry_at: now,
+                    error: format!(
+                        "{error} (the channel is paused until its credentials are fixed)"
+                    ),
+                }
+            }
         };
         let channel = &due.target.channel;
         match &outcome {
+            AttemptOutcome::Sent { .. } if channel.kind.is_psa() => tracing::info!(
+                channel = %channel.name,
+                kind = %channel.kind,
+                key = %delivery.notice.idempotency_key,
+                attempts,
+                "updated the series' PSA ticket"
+            ),
             AttemptOutcome::Sent { .. } => tracing::info!(
                 channel = %channel.name,
                 kind = %channel.kind,
@@ -316,6 +375,32 @@ impl Worker {
             .finish_delivery(delivery, &outcome, now)
             .await
             .map(|()| outcome)
+    }
+
+    /// Pauses the channel of `due`, whose receiver rejected its credentials, and tells the
+    /// tenant's other channels (once: a channel already paused queues nothing again).
+    async fn pause(
+        &self,
+        due: &DueDelivery,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let channel = &due.target.channel;
+        let problem = problem_notice(channel, &due.delivery.notice, error, now);
+        let paused = self
+            .store
+            .pause_channel(channel.tenant_id, channel.id, error, &problem, now)
+            .await?;
+        if paused {
+            tracing::error!(
+                channel = %channel.name,
+                kind = %channel.kind,
+                error = %error,
+                "the receiver rejected the channel's credentials: the channel is paused (its \
+                 notifications wait) and the other channels are told"
+            );
+        }
+        Ok(())
     }
 
     /// Delivers what falls due until `shutdown` completes; a step that fails is logged and

@@ -35,6 +35,14 @@ pub enum ChannelKind {
     Alertmanager,
     /// Runway's own log (the demo's channel; useful to see what would be sent).
     Log,
+    /// ConnectWise PSA (Manage) tickets.
+    Connectwise,
+    /// Datto Autotask PSA tickets.
+    Autotask,
+    /// HaloPSA tickets.
+    Halopsa,
+    /// Syncro tickets.
+    Syncro,
 }
 
 stored_names!(ChannelKind, "channel kind", {
@@ -45,19 +53,38 @@ stored_names!(ChannelKind, "channel kind", {
     Email => "email",
     Alertmanager => "alertmanager",
     Log => "log",
+    Connectwise => "connectwise",
+    Autotask => "autotask",
+    Halopsa => "halopsa",
+    Syncro => "syncro",
 });
 
 impl ChannelKind {
     /// Every kind, in the order forms offer them.
-    pub const ALL: [ChannelKind; 7] = [
+    pub const ALL: [ChannelKind; 11] = [
         ChannelKind::Webhook,
         ChannelKind::Slack,
         ChannelKind::Teams,
         ChannelKind::Pagerduty,
         ChannelKind::Email,
         ChannelKind::Alertmanager,
+        ChannelKind::Connectwise,
+        ChannelKind::Autotask,
+        ChannelKind::Halopsa,
+        ChannelKind::Syncro,
         ChannelKind::Log,
     ];
+
+    /// Whether it opens tickets in a PSA (and keeps one per series).
+    pub fn is_psa(self) -> bool {
+        matches!(
+            self,
+            ChannelKind::Connectwise
+                | ChannelKind::Autotask
+                | ChannelKind::Halopsa
+                | ChannelKind::Syncro
+        )
+    }
 
     /// The name people know it by.
     pub fn label(self) -> &'static str {
@@ -69,6 +96,10 @@ impl ChannelKind {
             ChannelKind::Email => "Email",
             ChannelKind::Alertmanager => "Alertmanager",
             ChannelKind::Log => "Log",
+            ChannelKind::Connectwise => "ConnectWise PSA",
+            ChannelKind::Autotask => "Autotask",
+            ChannelKind::Halopsa => "HaloPSA",
+            ChannelKind::Syncro => "Syncro",
         }
     }
 }
@@ -112,6 +143,9 @@ pub struct ChannelSettings {
     /// The recipients.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub email_to: Vec<String>,
+    /// A PSA channel's settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psa: Option<crate::psa::PsaSettings>,
 }
 
 /// A channel to create.
@@ -146,6 +180,9 @@ pub struct Channel {
     pub enabled: bool,
     /// When it was made.
     pub created_at: Timestamp,
+    /// Since when, and why, its deliveries wait: the receiver rejected the credentials. Saving
+    /// the channel again (new credentials) or resuming it lifts the pause.
+    pub paused: Option<(Timestamp, String)>,
 }
 
 /// A channel with its secret opened, for the delivery worker only.
@@ -231,12 +268,15 @@ pub enum NoticeAction {
     Resolve,
     /// A test notification from the channel's button.
     Test,
+    /// Another channel has a problem people must fix (a PSA rejected Runway's credentials).
+    Problem,
 }
 
 stored_names!(NoticeAction, "notice action", {
     Trigger => "trigger",
     Resolve => "resolve",
     Test => "test",
+    Problem => "problem",
 });
 
 /// What one notification says: a snapshot taken when the alert was decided, so that every
@@ -267,6 +307,10 @@ pub struct Notice {
     pub instance_name: String,
     /// The customer's name.
     pub customer_name: String,
+    /// The customer (a PSA channel maps it to a company); absent in notices queued before
+    /// PSA channels existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<CustomerId>,
     /// The license key, when known.
     pub license_key: Option<String>,
     /// The edition, when known.

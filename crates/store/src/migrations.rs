@@ -139,6 +139,11 @@ const SQLITE: &[Step] = &[
         "calendar_feeds",
         include_str!("../migrations/sqlite/0013_calendar_feeds.sql"),
     ),
+    (
+        14,
+        "psa_channels",
+        include_str!("../migrations/sqlite/0014_psa_channels.sql"),
+    ),
 ];
 
 const POSTGRES: &[Step] = &[
@@ -206,6 +211,11 @@ const POSTGRES: &[Step] = &[
         13,
         "calendar_feeds",
         include_str!("../migrations/postgres/0013_calendar_feeds.sql"),
+    ),
+    (
+        14,
+        "psa_channels",
+        include_str!("../migrations/postgres/0014_psa_channels.sql"),
     ),
 ];
 

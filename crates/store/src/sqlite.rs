@@ -33,6 +33,8 @@ pub(crate) const CLAIM_DELIVERIES: &str = "UPDATE deliveries SET lease_owner = $
          AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.tenant_id = d.tenant_id \
              AND e.channel_id = d.channel_id AND e.series_key = d.series_key AND e.id < d.id \
              AND e.state = 'pending' AND e.escalation_level IS NULL) \
+         AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.tenant_id = d.tenant_id \
+             AND c.id = d.channel_id AND c.paused_at IS NOT NULL) \
          ORDER BY d.not_before, d.id LIMIT $4) \
      RETURNING id";
 

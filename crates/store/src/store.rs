@@ -599,6 +599,40 @@ pub trait Deliveries: Send + Sync {
     /// Deletes a channel, its routing rules and its queued deliveries.
     async fn delete_channel(&self, tenant: TenantId, channel: crate::ids::ChannelId) -> Result<()>;
 
+    /// Saves a channel's settings (its name and kind stay), and its secret when `secret` is
+    /// given (else the stored one stays). Saving lifts a pause: the deliveries that waited go.
+    async fn update_channel(
+        &self,
+        tenant: TenantId,
+        channel: crate::ids::ChannelId,
+        settings: &crate::delivery::ChannelSettings,
+        secret: Option<&str>,
+    ) -> Result<crate::delivery::Channel>;
+
+    /// Pauses a channel whose receiver rejected its credentials: its outbox rows wait until
+    /// it is saved again or resumed. In the same transaction `problem` (a notice of the
+    /// [`crate::NoticeAction::Problem`] action) is queued to every other enabled, unpaused
+    /// channel of the tenant that is not a PSA, so people hear of it. A channel already paused
+    /// stays paused and queues nothing again. Returns whether it was paused now.
+    async fn pause_channel(
+        &self,
+        tenant: TenantId,
+        channel: crate::ids::ChannelId,
+        reason: &str,
+        problem: &crate::delivery::Notice,
+        now: Timestamp,
+    ) -> Result<bool>;
+
+    /// Lifts a channel's pause: its waiting deliveries go.
+    async fn resume_channel(&self, tenant: TenantId, channel: crate::ids::ChannelId) -> Result<()>;
+
+    /// The PSA tickets opened for some of the tenant's alerts (one per alert and PSA channel).
+    async fn alert_tickets(
+        &self,
+        tenant: TenantId,
+        alerts: &[crate::ids::AlertId],
+    ) -> Result<Vec<crate::psa::AlertTicket>>;
+
     /// The tenant's routing rules; none means every alert goes to every channel.
     async fn routes(&self, tenant: TenantId) -> Result<Vec<crate::delivery::Route>>;
 

@@ -52,6 +52,7 @@ pub(crate) fn trigger() -> Notice {
         instance_id: InstanceId(7),
         instance_name: "pbx-01".to_owned(),
         customer_name: "Smith & Sons".to_owned(),
+        customer_id: None,
         license_key: Some("ABCD-EFGH-IJKL-MNOP".to_owned()),
         edition: Some("Enterprise".to_owned()),
         expiry_date: Some(date(2026, 12, 1)),
@@ -110,6 +111,7 @@ pub(crate) fn target(
             has_secret: secret.is_some(),
             enabled: true,
             created_at: DECIDED_AT.parse().unwrap(),
+            paused: None,
         },
         secret: secret.map(str::to_owned),
     }
@@ -149,6 +151,7 @@ pub(crate) enum Expected {
     Sent,
     Retryable(Option<Duration>),
     Permanent,
+    Rejected,
 }
 
 impl Expected {
@@ -157,6 +160,7 @@ impl Expected {
             Attempt::Sent { .. } => Expected::Sent,
             Attempt::Retryable { retry_after, .. } => Expected::Retryable(*retry_after),
             Attempt::Permanent { .. } => Expected::Permanent,
+            Attempt::Rejected { .. } => Expected::Rejected,
         }
     }
 }

@@ -21,14 +21,15 @@ use super::rows::{corrupt, duration_secs, instant, seconds};
 use super::{OnViolation as _, SqlStore, limit, missing};
 use crate::alert::{AlertKind, AlertResolution};
 use crate::delivery::{
-    AttemptOutcome, Channel, ChannelKind, ChannelTarget, Delivery, DeliveryFilter, DeliveryState,
-    DueDelivery, Escalation, EscalationLevel, NewChannel, NewEscalation, NewRoute, Notice,
-    NoticeAction, OutboxDepth, Route,
+    AttemptOutcome, Channel, ChannelKind, ChannelSettings, ChannelTarget, Delivery, DeliveryFilter,
+    DeliveryState, DueDelivery, Escalation, EscalationLevel, NewChannel, NewEscalation, NewRoute,
+    Notice, NoticeAction, OutboxDepth, Route,
 };
 use crate::error::{Result, StoreError};
 use crate::ids::{
     AlertId, ChannelId, CustomerId, DeliveryId, EscalationId, InstanceId, RouteId, TenantId,
 };
+use crate::psa::{AlertTicket, TicketLink};
 use crate::secret_key::SealedFor;
 use crate::store::Deliveries;
 use crate::validate;
@@ -37,6 +38,8 @@ use crate::validate;
 const MAX_CLAIM_BATCH: u32 = 500;
 /// The longest text kept of a receiver's answer.
 const MAX_ERROR_LEN: usize = 1000;
+/// The longest reference a channel keeps per series (a PSA ticket link's JSON is ~300).
+const MAX_REFERENCE_LEN: usize = 4000;
 
 fn parse_severity(text: &str, what: &str, id: i64) -> Result<Severity> {
     text.parse().map_err(|err: String| corrupt(what, id, err))
@@ -155,6 +158,7 @@ fn notice_of(
         instance_id: InstanceId(row.instance_id),
         instance_name: row.instance_name.clone(),
         customer_name: row.customer_name.clone(),
+        customer_id: Some(CustomerId(row.customer_id)),
         license_key,
         edition: facts.as_ref().map(|f| f.edition.to_string()),
         expiry_date,
@@ -171,7 +175,8 @@ fn notice_of(
 /// One row of the outbox, about to be queued.
 struct Queued {
     channel: i64,
-    alert: i64,
+    /// `None` for a channel's problem.
+    alert: Option<i64>,
     key: String,
     series_key: String,
     action: NoticeAction,
@@ -242,7 +247,7 @@ pub(super) async fn enqueue(
         for target in targets {
             queued.push(Queued {
                 channel: target.channel,
-                alert,
+                alert: Some(alert),
                 key: match target.level {
                     Some(level) => format!("{}:escalation:{level}", notice.idempotency_key),
                     None => notice.idempotency_key.clone(),
@@ -394,6 +399,7 @@ fn summary(
     match action {
         NoticeAction::Resolve => format!("Resolved: {who}: {}", resolution.unwrap_or("resolved")),
         NoticeAction::Test => format!("Test notification from Runway: {what}"),
+        NoticeAction::Problem => what,
         NoticeAction::Trigger if kind.is_reminder() => format!("{what}{on}"),
         NoticeAction::Trigger => what,
     }
@@ -547,10 +553,12 @@ struct ChannelRow {
     secret_sealed: Option<Vec<u8>>,
     enabled: bool,
     created_at: i64,
+    paused_at: Option<i64>,
+    paused_reason: Option<String>,
 }
 
 const CHANNEL_SELECT: &str = "SELECT id, tenant_id, name, kind, settings, secret_sealed, \
-     enabled, created_at FROM channels";
+     enabled, created_at, paused_at, paused_reason FROM channels";
 
 impl ChannelRow {
     fn channel(&self) -> Result<Channel> {
@@ -564,6 +572,10 @@ impl ChannelRow {
             has_secret: self.secret_sealed.is_some(),
             enabled: self.enabled,
             created_at: instant(self.created_at)?,
+            paused: match (self.paused_at, &self.paused_reason) {
+                (Some(at), Some(reason)) => Some((instant(at)?, reason.clone())),
+                _ => None,
+            },
         })
     }
 }
@@ -867,6 +879,183 @@ impl Deliveries for SqlStore {
         })
     }
 
+    async fn update_channel(
+        &self,
+        tenant: TenantId,
+        channel: ChannelId,
+        settings: &ChannelSettings,
+        secret: Option<&str>,
+    ) -> Result<Channel> {
+        if let Some(secret) = secret
+            && (secret.is_empty() || secret.len() > 4096)
+        {
+            return Err(StoreError::invalid(
+                "the channel's secret must be 1 to 4096 characters",
+            ));
+        }
+        let json = serde_json::to_string(settings)
+            .map_err(|e| StoreError::invalid(format!("the channel's settings: {e}")))?;
+        let mut tx = self.db.begin().await?;
+        let updated = tx
+            .execute(
+                Sql::new(
+                    "UPDATE channels SET settings = $3, paused_at = NULL, paused_reason = NULL \
+                     WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant.0)
+                .bind(channel.0)
+                .bind(json),
+            )
+            .await?;
+        if updated == 0 {
+            return Err(missing("channel", channel));
+        }
+        if let Some(secret) = secret {
+            let sealed = self.key.seal(
+                secret,
+                &SealedFor::Channel {
+                    tenant: tenant.0,
+                    channel: channel.0,
+                },
+            )?;
+            tx.execute(
+                Sql::new("UPDATE channels SET secret_sealed = $3 WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.0)
+                    .bind(channel.0)
+                    .bind(sealed),
+            )
+            .await?;
+        }
+        let row: ChannelRow = tx
+            .one(
+                Sql::new(format!("{CHANNEL_SELECT} WHERE tenant_id = $1 AND id = $2"))
+                    .bind(tenant.0)
+                    .bind(channel.0),
+            )
+            .await?;
+        tx.commit().await?;
+        row.channel()
+    }
+
+    async fn pause_channel(
+        &self,
+        tenant: TenantId,
+        channel: ChannelId,
+        reason: &str,
+        problem: &Notice,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let mut tx = self.db.begin().await?;
+        let paused = tx
+            .execute(
+                Sql::new(
+                    "UPDATE channels SET paused_at = $3, paused_reason = $4 \
+                     WHERE tenant_id = $1 AND id = $2 AND paused_at IS NULL",
+                )
+                .bind(tenant.0)
+                .bind(channel.0)
+                .bind(seconds(now))
+                .bind(validate::truncate(reason, MAX_ERROR_LEN)),
+            )
+            .await?;
+        if paused == 0 {
+            tx.commit().await?;
+            return Ok(false);
+        }
+        let others: Vec<(i64, String)> = tx
+            .all(
+                Sql::new(
+                    "SELECT id, kind FROM channels WHERE tenant_id = $1 AND id <> $2 \
+                     AND enabled AND paused_at IS NULL ORDER BY id",
+                )
+                .bind(tenant.0)
+                .bind(channel.0),
+            )
+            .await?;
+        let json = serde_json::to_string(problem)
+            .map_err(|e| StoreError::backend(format!("cannot encode a notification: {e}")))?;
+        let queued: Vec<Queued> = others
+            .into_iter()
+            .filter(|(_, kind)| ChannelKind::from_str(kind).is_ok_and(|k| !k.is_psa()))
+            .map(|(other, _)| Queued {
+                channel: other,
+                alert: None,
+                key: problem.idempotency_key.clone(),
+                series_key: problem.series_key.clone(),
+                action: NoticeAction::Problem,
+                notice: json.clone(),
+                level: None,
+                not_before: now,
+            })
+            .collect();
+        insert(&mut tx, tenant.0, &queued, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn resume_channel(&self, tenant: TenantId, channel: ChannelId) -> Result<()> {
+        let updated = self
+            .db
+            .write(
+                Sql::new(
+                    "UPDATE channels SET paused_at = NULL, paused_reason = NULL \
+                     WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant.0)
+                .bind(channel.0),
+            )
+            .await?;
+        if updated == 0 {
+            return Err(missing("channel", channel));
+        }
+        Ok(())
+    }
+
+    async fn alert_tickets(
+        &self,
+        tenant: TenantId,
+        alerts: &[AlertId],
+    ) -> Result<Vec<AlertTicket>> {
+        let mut out = Vec::new();
+        for part in alerts.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<(i64, i64, String, String, String)> = self
+                .db
+                .read_all(
+                    Sql::new(format!(
+                        "SELECT DISTINCT d.alert_id, c.id, c.name, c.kind, r.reference \
+                         FROM deliveries d JOIN channel_references r \
+                         ON r.tenant_id = d.tenant_id AND r.channel_id = d.channel_id \
+                         AND r.series_key = d.series_key \
+                         JOIN channels c ON c.tenant_id = r.tenant_id AND c.id = r.channel_id \
+                         WHERE d.tenant_id = $1 AND d.alert_id IN ({}) \
+                         ORDER BY d.alert_id, c.id",
+                        params(2, part.len())
+                    ))
+                    .bind(tenant.0)
+                    .bind_all(part.iter().map(|a| a.0)),
+                )
+                .await?;
+            for (alert, channel, name, kind, reference) in rows {
+                let kind =
+                    ChannelKind::from_str(&kind).map_err(|e| corrupt("channel", channel, e))?;
+                if let Some(link) = kind
+                    .is_psa()
+                    .then(|| TicketLink::from_reference(&reference))
+                    .flatten()
+                {
+                    out.push(AlertTicket {
+                        alert_id: AlertId(alert),
+                        channel_id: ChannelId(channel),
+                        channel_name: name,
+                        kind,
+                        link,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
     async fn delete_channel(&self, tenant: TenantId, channel: ChannelId) -> Result<()> {
         let deleted = self
             .db
@@ -1138,7 +1327,7 @@ impl Deliveries for SqlStore {
                 .bind(delivery.tenant_id.0)
                 .bind(delivery.channel_id.0)
                 .bind(delivery.notice.series_key.clone())
-                .bind(validate::truncate(reference, 500))
+                .bind(validate::truncate(reference, MAX_REFERENCE_LEN))
                 .bind(seconds(now)),
             )
             .await?;

@@ -13,7 +13,7 @@ use runway_core::Severity;
 use runway_store::{
     AlertKind, Channel, ChannelId, ChannelKind, ChannelSettings, CustomerId, Delivery, DeliveryId,
     Escalation, EscalationId, EscalationLevel, NewChannel, NewEscalation, NewRoute, Notice,
-    NoticeAction, Route, RouteId, SmtpTls,
+    NoticeAction, PsaSettings, Route, RouteId, SmtpTls,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -93,6 +93,18 @@ pub struct NewChannelBody {
     /// The recipients.
     #[serde(default)]
     pub to: Vec<String>,
+    /// A PSA's site or base URL.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// ConnectWise's company id, Halo's tenant.
+    #[serde(default)]
+    pub account: Option<String>,
+    /// ConnectWise's public key, Autotask's API user name, Halo's client id.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// ConnectWise's client id, Autotask's API tracking identifier.
+    #[serde(default)]
+    pub integration_code: Option<String>,
 }
 
 /// A text field that was given and is not blank.
@@ -152,6 +164,19 @@ impl NewChannelBody {
                 given(self.smtp_password.as_ref())
             }
             ChannelKind::Log => None,
+            ChannelKind::Connectwise
+            | ChannelKind::Autotask
+            | ChannelKind::Halopsa
+            | ChannelKind::Syncro => {
+                settings.psa = Some(PsaSettings {
+                    site: given(self.site.as_ref()).unwrap_or_default(),
+                    account: given(self.account.as_ref()),
+                    username: given(self.username.as_ref()),
+                    integration_code: given(self.integration_code.as_ref()),
+                    ..PsaSettings::default()
+                });
+                given(self.secret.as_ref())
+            }
         };
         runway_alerts::check(kind, &settings, secret.as_deref())
             .map_err(|err| WebError::Invalid(err.to_string()))?;
@@ -177,6 +202,14 @@ pub(crate) fn channel_view(channel: &Channel) -> ChannelView {
         ChannelKind::Teams => "Teams Workflows webhook".to_owned(),
         ChannelKind::Pagerduty => "PagerDuty Events API v2".to_owned(),
         ChannelKind::Log => "Runway's log".to_owned(),
+        ChannelKind::Connectwise
+        | ChannelKind::Autotask
+        | ChannelKind::Halopsa
+        | ChannelKind::Syncro => format!(
+            "{} at {}",
+            channel.kind.label(),
+            s.psa.as_ref().map_or("?", |p| p.site.as_str())
+        ),
     };
     ChannelView {
         id: channel.id.0,
@@ -232,6 +265,7 @@ pub(crate) async fn test_channel_as(
         instance_id: runway_store::InstanceId(0),
         instance_name: "Test PBX".to_owned(),
         customer_name: caller.tenant.settings.name.clone(),
+        customer_id: None,
         license_key: None,
         edition: None,
         expiry_date: Some(zone.date_of(now).saturating_add(jiff::Span::new().days(10))),
@@ -266,6 +300,10 @@ pub(crate) async fn test_channel_as(
         runway_alerts::Attempt::Permanent { error } => TestResult {
             outcome: "permanent".to_owned(),
             message: error,
+        },
+        runway_alerts::Attempt::Rejected { error } => TestResult {
+            outcome: "rejected".to_owned(),
+            message: format!("the credentials were rejected: {error}"),
         },
     })
 }

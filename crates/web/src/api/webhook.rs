@@ -89,6 +89,7 @@ mod tests {
             instance_id: InstanceId(2),
             instance_name: "pbx-01".to_owned(),
             customer_name: "Acme".to_owned(),
+            customer_id: None,
             license_key: Some("KEY".to_owned()),
             edition: Some("Enterprise".to_owned()),
             expiry_date: Some("2026-12-01".parse().unwrap_or_default()),

@@ -194,6 +194,10 @@ pub(crate) async fn create(
         smtp_password: field("smtp_password"),
         from: field("from"),
         to: field("to").into_iter().collect(),
+        site: field("site"),
+        account: field("account"),
+        username: field("username"),
+        integration_code: field("integration_code"),
     };
     let result = match smtp_port {
         Ok(_) => create_channel_as(&state, &caller, &body).await.map(drop),
