@@ -9,6 +9,8 @@
 //! (a note), never a second ticket: a create is always preceded by a lookup of the series'
 //! external reference.
 
+use std::fmt::Write as _;
+
 use async_trait::async_trait;
 use runway_core::Severity;
 use runway_store::{
@@ -88,10 +90,11 @@ impl PsaNotifier {
         let xref = self.xref(notice);
         let mut description = description(notice);
         if let Some(old) = follows {
-            description.push_str(&format!(
+            let _ = write!(
+                description,
                 "\n\nThis license's reminders came back after ticket #{old} was closed; \
                  this ticket follows it."
-            ));
+            );
         }
         NewTicket {
             company: company.clone(),
@@ -103,8 +106,8 @@ impl PsaNotifier {
         }
     }
 
-    /// A link to `ticket`, as it is now, after `stage`.
-    fn link(&self, ticket: &Ticket, state: TicketState, stage: &str) -> TicketLink {
+    /// A link to `ticket`, as it is now, after the stage `after`.
+    fn link(ticket: &Ticket, state: TicketState, after: &str) -> TicketLink {
         TicketLink {
             ticket: ticket.id.clone(),
             number: ticket.number.clone(),
@@ -112,7 +115,7 @@ impl PsaNotifier {
             state,
             status: ticket.status.clone(),
             priority: ticket.priority.clone(),
-            stage: stage.to_owned(),
+            stage: after.to_owned(),
             follows: None,
         }
     }
@@ -140,7 +143,7 @@ impl PsaNotifier {
             if ticket.closed {
                 return self.recur(notice, company, ticket).await;
             }
-            return Ok(self.link(&ticket, TicketState::Open, &notice.stage));
+            return Ok(Self::link(&ticket, TicketState::Open, &notice.stage));
         }
         let new = self.new_ticket(notice, company, follows);
         let ticket = self
@@ -148,7 +151,7 @@ impl PsaNotifier {
             .create(&new)
             .await
             .map_err(|e| e.context("creating the ticket"))?;
-        let mut link = self.link(&ticket, TicketState::Open, &notice.stage);
+        let mut link = Self::link(&ticket, TicketState::Open, &notice.stage);
         link.status = link.status.or_else(|| new.status.map(|s| s.id));
         link.priority = link.priority.or_else(|| new.priority.map(|p| p.id));
         link.follows = follows.map(str::to_owned);
@@ -191,7 +194,7 @@ impl PsaNotifier {
                         .await
                         .map_err(|e| e.context("raising the ticket's priority"))?;
                 }
-                let mut link = self.link(&ticket, TicketState::Open, &notice.stage);
+                let mut link = Self::link(&ticket, TicketState::Open, &notice.stage);
                 link.status = Some(status.id);
                 link.priority = self.priority(notice.severity).map(|p| p.id);
                 Ok(link)
@@ -276,9 +279,10 @@ impl PsaNotifier {
         link: Option<TicketLink>,
     ) -> Result<Option<TicketLink>, PsaError> {
         let stage = resolve_stage(notice);
-        let link = match link {
-            Some(link) => link,
-            None => {
+        let link = if let Some(link) = link {
+            link
+        } else {
+            {
                 // A ticket whose create's answer was lost is found by its reference.
                 let Some(company) = self.settings.company_for(notice.customer_id) else {
                     return Ok(None);
@@ -289,7 +293,7 @@ impl PsaNotifier {
                     .await
                     .map_err(|e| e.context("looking for the series' ticket"))?
                 {
-                    Some(ticket) => self.link(&ticket, TicketState::Open, "found"),
+                    Some(ticket) => Self::link(&ticket, TicketState::Open, "found"),
                     None => return Ok(None),
                 }
             }

@@ -1,7 +1,7 @@
 //! PSA tickets: ConnectWise PSA, Autotask, HaloPSA and Syncro.
 //!
 //! A PSA channel is a notifier that keeps a ticket per reminder series. The lifecycle is the
-//! same for the four PSAs and lives in one place, [`lifecycle`]:
+//! same for the four PSAs and lives in one place, [`PsaNotifier`]:
 //!
 //! - **open**: the series' first notification creates one ticket (the customer's company, the
 //!   configured board or queue, the open status, the severity's priority), carrying the
@@ -18,7 +18,14 @@
 //! What differs per PSA — the wire format, authentication, discovery, what "closed" and
 //! "touched" look like — is one [`PsaApi`] implementation each, in its own module. Facts and
 //! sources: `shared/reference/psa/PSA_APIS.md`; each module says which of its
-//! **[unverified]** facts it assumes, and how it also copes with the other answer.
+//! **\[unverified\]** facts it assumes, and how it also copes with the other answer.
+
+// The HTTP helpers below are for the four PSA modules, whose wire formats are still being
+// written (issue 12): until then they are unused.
+#![allow(
+    dead_code,
+    reason = "helpers of the PSA modules still being written (issue 12)"
+)]
 
 pub mod autotask;
 pub mod connectwise;

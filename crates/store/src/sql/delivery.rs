@@ -399,9 +399,9 @@ fn summary(
     match action {
         NoticeAction::Resolve => format!("Resolved: {who}: {}", resolution.unwrap_or("resolved")),
         NoticeAction::Test => format!("Test notification from Runway: {what}"),
-        NoticeAction::Problem => what,
         NoticeAction::Trigger if kind.is_reminder() => format!("{what}{on}"),
-        NoticeAction::Trigger => what,
+        // A channel's problem is worded by its sender; this never builds one.
+        NoticeAction::Trigger | NoticeAction::Problem => what,
     }
 }
 
