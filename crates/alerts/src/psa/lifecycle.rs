@@ -545,3 +545,315 @@ fn truncate_chars(text: &str, max: usize) -> String {
     cut.push('…');
     cut
 }
+
+#[cfg(test)]
+mod tests {
+    //! The lifecycle over an in-memory PSA: what each notification does to the ticket.
+
+    use std::sync::Mutex;
+
+    use runway_store::{AlertResolution, ChannelId, CompanyMapping, CustomerId, TenantId};
+
+    use super::*;
+    use crate::psa::PsaOptions;
+
+    #[derive(Default)]
+    struct Memory {
+        tickets: Vec<(Ticket, String, Vec<String>)>,
+        creates: usize,
+        /// The next create is made but its answer is lost.
+        lose_next_create: bool,
+    }
+
+    #[derive(Default)]
+    struct FakePsa(Mutex<Memory>);
+
+    impl FakePsa {
+        fn with<T>(&self, f: impl FnOnce(&mut Memory) -> T) -> T {
+            f(&mut self.0.lock().unwrap())
+        }
+    }
+
+    #[async_trait]
+    impl PsaApi for &'static FakePsa {
+        fn kind(&self) -> ChannelKind {
+            ChannelKind::Connectwise
+        }
+        async fn find(&self, x: &ExternalRef, _c: &PsaChoice) -> Result<Option<Ticket>, PsaError> {
+            Ok(self.with(|m| {
+                m.tickets
+                    .iter()
+                    .rev()
+                    .find(|(_, xref, _)| *xref == x.token)
+                    .map(|(t, _, _)| t.clone())
+            }))
+        }
+        async fn create(&self, new: &NewTicket) -> Result<Ticket, PsaError> {
+            self.with(|m| {
+                m.creates += 1;
+                let ticket = Ticket {
+                    id: (m.tickets.len() + 100).to_string(),
+                    status: new.status.as_ref().map(|s| s.id.clone()),
+                    priority: new.priority.as_ref().map(|p| p.id.clone()),
+                    ..Ticket::default()
+                };
+                m.tickets
+                    .push((ticket.clone(), new.xref.token.clone(), Vec::new()));
+                if std::mem::take(&mut m.lose_next_create) {
+                    return Err(PsaError::Retry {
+                        retry_after: None,
+                        error: "timed out".to_owned(),
+                    });
+                }
+                Ok(ticket)
+            })
+        }
+        async fn get(&self, id: &str) -> Result<Ticket, PsaError> {
+            self.with(|m| {
+                m.tickets
+                    .iter()
+                    .find(|(t, _, _)| t.id == id)
+                    .map(|(t, _, _)| t.clone())
+                    .ok_or(PsaError::NotFound {
+                        error: "gone".to_owned(),
+                    })
+            })
+        }
+        async fn note(&self, id: &str, note: &Note) -> Result<(), PsaError> {
+            self.with(|m| edit(m, id, |_, notes| notes.push(note.text.clone())))
+        }
+        async fn set_priority(&self, id: &str, p: &PsaChoice) -> Result<(), PsaError> {
+            self.with(|m| edit(m, id, |t, _| t.priority = Some(p.id.clone())))
+        }
+        async fn close(&self, id: &str, s: &PsaChoice, n: &Note) -> Result<(), PsaError> {
+            self.with(|m| {
+                edit(m, id, |t, notes| {
+                    notes.push(n.text.clone());
+                    t.status = Some(s.id.clone());
+                    t.closed = true;
+                })
+            })
+        }
+        async fn reopen(&self, id: &str, s: &PsaChoice, n: &Note) -> Result<Reopened, PsaError> {
+            self.with(|m| {
+                edit(m, id, |t, notes| {
+                    notes.push(n.text.clone());
+                    t.status = Some(s.id.clone());
+                    t.closed = false;
+                })
+            })
+            .map(|()| Reopened::Yes)
+        }
+        async fn work_logged(&self, _t: &Ticket) -> Result<bool, PsaError> {
+            Ok(false)
+        }
+        async fn options(&self, _b: Option<&PsaChoice>) -> Result<PsaOptions, PsaError> {
+            Ok(PsaOptions::default())
+        }
+        async fn companies(&self, _s: &str) -> Result<Vec<PsaChoice>, PsaError> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn edit(
+        m: &mut Memory,
+        id: &str,
+        f: impl FnOnce(&mut Ticket, &mut Vec<String>),
+    ) -> Result<(), PsaError> {
+        let (t, _, notes) =
+            m.tickets
+                .iter_mut()
+                .find(|(t, _, _)| t.id == id)
+                .ok_or(PsaError::NotFound {
+                    error: "gone".to_owned(),
+                })?;
+        f(t, notes);
+        Ok(())
+    }
+
+    fn notifier(psa: &'static FakePsa) -> PsaNotifier {
+        let mut settings = PsaSettings {
+            site: "psa.example".to_owned(),
+            open_status: Some(PsaChoice::new("1", "New")),
+            closed_status: Some(PsaChoice::new("9", "Closed")),
+            default_company: Some(PsaChoice::new("250", "Smith & Sons")),
+            ..PsaSettings::default()
+        };
+        for (severity, id) in [
+            (Severity::Info, "4"),
+            (Severity::Warning, "3"),
+            (Severity::Critical, "1"),
+        ] {
+            settings.priorities.insert(severity, PsaChoice::new(id, id));
+        }
+        settings
+            .companies
+            .insert(CustomerId(9), CompanyMapping::Skip);
+        let channel = Channel {
+            id: ChannelId(3),
+            tenant_id: TenantId(1),
+            name: "PSA".to_owned(),
+            kind: ChannelKind::Connectwise,
+            settings: runway_store::ChannelSettings::default(),
+            has_secret: true,
+            enabled: true,
+            created_at: "2026-11-28T08:00:00Z".parse().unwrap(),
+            paused: None,
+        };
+        PsaNotifier::new(Box::new(psa), settings, channel)
+    }
+
+    fn notice(stage: &str, severity: Severity, days: i32) -> Notice {
+        let mut notice = crate::render::fixtures::trigger();
+        notice.idempotency_key = format!("{}:{stage}", notice.series_key);
+        notice.stage = stage.to_owned();
+        notice.severity = severity;
+        notice.days_left = Some(days);
+        notice.customer_id = Some(CustomerId(1));
+        notice
+    }
+
+    fn resolved(n: u32) -> Notice {
+        let mut notice = notice("milestone:1", Severity::Critical, 1);
+        notice.action = NoticeAction::Resolve;
+        notice.idempotency_key = format!("{}:resolve:{n}", notice.series_key);
+        notice.resolution = Some(AlertResolution::Renewed);
+        notice.resolution_note = Some("renewed: new expiry 2027-12-01".to_owned());
+        notice
+    }
+
+    async fn send(n: &PsaNotifier, notice: &Notice, reference: &mut Option<String>) -> Attempt {
+        let attempt = n.notify(notice, reference.as_deref()).await;
+        if let Attempt::Sent { reference: Some(r) } = &attempt {
+            *reference = Some(r.clone());
+        }
+        attempt
+    }
+
+    fn leak() -> &'static FakePsa {
+        Box::leak(Box::default())
+    }
+
+    #[tokio::test]
+    async fn a_series_opens_one_ticket_escalates_it_and_closes_it_on_renewal() {
+        let psa = leak();
+        let n = notifier(psa);
+        let mut reference = None;
+        for (stage, severity, days) in [
+            ("milestone:10", Severity::Info, 10),
+            ("milestone:3", Severity::Warning, 3),
+            ("milestone:3", Severity::Warning, 3),
+            ("milestone:1", Severity::Critical, 1),
+        ] {
+            assert!(
+                send(&n, &notice(stage, severity, days), &mut reference)
+                    .await
+                    .is_sent()
+            );
+        }
+        psa.with(|m| {
+            assert_eq!(m.creates, 1);
+            let (t, _, notes) = &m.tickets[0];
+            assert_eq!(t.priority.as_deref(), Some("1"));
+            assert_eq!(
+                notes.len(),
+                2,
+                "one note per later stage, a repeat adds none"
+            );
+        });
+        assert!(send(&n, &resolved(1), &mut reference).await.is_sent());
+        let link = TicketLink::from_reference(reference.as_deref().unwrap()).unwrap();
+        assert_eq!(link.state, TicketState::Closed);
+        psa.with(|m| {
+            let (t, _, notes) = &m.tickets[0];
+            assert!(t.closed);
+            assert!(notes.last().unwrap().contains("new expiry 2027-12-01"));
+        });
+        // The same series fires again (a refund): the ticket reopens, no second one.
+        assert!(
+            send(&n, &notice("lapse", Severity::Critical, -1), &mut reference)
+                .await
+                .is_sent()
+        );
+        psa.with(|m| {
+            assert_eq!(m.creates, 1);
+            assert!(!m.tickets[0].0.closed);
+        });
+    }
+
+    #[tokio::test]
+    async fn a_ticket_a_technician_moved_is_left_open_with_a_note() {
+        let psa = leak();
+        let n = notifier(psa);
+        let mut reference = None;
+        send(
+            &n,
+            &notice("milestone:10", Severity::Info, 10),
+            &mut reference,
+        )
+        .await;
+        psa.with(|m| m.tickets[0].0.status = Some("5".to_owned()));
+        assert!(send(&n, &resolved(1), &mut reference).await.is_sent());
+        let link = TicketLink::from_reference(reference.as_deref().unwrap()).unwrap();
+        assert_eq!(link.state, TicketState::LeftOpen);
+        psa.with(|m| {
+            let (t, _, notes) = &m.tickets[0];
+            assert!(!t.closed);
+            assert!(notes.last().unwrap().contains("status was changed"));
+        });
+    }
+
+    #[tokio::test]
+    async fn a_create_whose_answer_was_lost_is_found_and_not_made_twice() {
+        let psa = leak();
+        let n = notifier(psa);
+        psa.with(|m| m.lose_next_create = true);
+        let mut reference = None;
+        let first = send(
+            &n,
+            &notice("milestone:10", Severity::Info, 10),
+            &mut reference,
+        )
+        .await;
+        assert!(matches!(first, Attempt::Retryable { .. }), "{first:?}");
+        assert!(
+            send(
+                &n,
+                &notice("milestone:10", Severity::Info, 10),
+                &mut reference
+            )
+            .await
+            .is_sent()
+        );
+        psa.with(|m| assert_eq!((m.creates, m.tickets.len()), (1, 1)));
+        assert!(reference.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_skipped_customer_gets_no_ticket() {
+        let psa = leak();
+        let n = notifier(psa);
+        let mut skipped = notice("milestone:10", Severity::Info, 10);
+        skipped.customer_id = Some(CustomerId(9));
+        let mut reference = None;
+        assert!(send(&n, &skipped, &mut reference).await.is_sent());
+        psa.with(|m| assert_eq!(m.creates, 0));
+    }
+
+    #[test]
+    fn a_summary_names_who_and_when_with_the_series_tag_within_100_characters() {
+        let xref = ExternalRef {
+            token: "RW-0123456789ab".to_owned(),
+        };
+        let mut long = notice("milestone:10", Severity::Info, 10);
+        long.customer_name = "A".repeat(200);
+        let text = summary(&long, &xref);
+        assert!(text.chars().count() <= SUMMARY_CHARS, "{text}");
+        assert!(text.ends_with("[RW-0123456789ab]"), "{text}");
+        let text = summary(&notice("milestone:10", Severity::Info, 10), &xref);
+        assert!(
+            text.contains("expires in 10 days") && text.contains("pbx-01"),
+            "{text}"
+        );
+    }
+}

@@ -224,7 +224,7 @@ async fn bad_channel_input_is_refused_with_a_message_naming_the_field_and_nothin
             json!({"kind": "carrier-pigeon", "name": "Pigeon"}),
             422,
             vec![
-                "kind must be one of webhook, slack, teams, pagerduty, email, alertmanager, log",
+                "kind must be one of webhook, slack, teams, pagerduty, email, alertmanager, connectwise, autotask, halopsa, syncro, log",
                 "carrier-pigeon",
             ],
         ),
