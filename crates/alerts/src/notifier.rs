@@ -272,7 +272,7 @@ pub fn notifier_for(
         | ChannelKind::Autotask
         | ChannelKind::Halopsa
         | ChannelKind::Syncro => Box::new(psa::PsaNotifier::new(
-            psa::api_for(target.channel.kind, settings, secret, http)?,
+            psa::api_for(target.channel.kind, settings, secret, Some(http))?,
             psa::settings_of(target.channel.kind, settings)?.clone(),
             target.channel.clone(),
         )),

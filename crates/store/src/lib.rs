@@ -93,7 +93,7 @@ pub use instance::{Instance, InstanceUpdate, Login, NewInstance, Schedule};
 pub use metrics::{DeliveryCounts, ReadFailureCount};
 pub use migrations::{RELEASE, WrittenBy, latest as latest_schema};
 pub use node_lock::NodeLock;
-pub use psa::{AlertTicket, CompanyMapping, PsaChoice, PsaSettings, TicketLink, TicketState};
+pub use psa::{CompanyMapping, PsaChoice, PsaSettings, TicketLink, TicketState};
 /// The settings' types are `runway-core`'s (shared with the PBX client), named here too for
 /// the store's callers.
 pub use runway_core::{BaseUrl, Credentials, FailureKind, LoginKind, PollInterval, TlsOptions};

@@ -188,17 +188,75 @@ impl TicketLink {
     }
 }
 
-/// A PSA ticket of an alert, for the alert's page, its timeline and the instance page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlertTicket {
-    /// The alert.
-    pub alert_id: crate::ids::AlertId,
-    /// The channel that opened it.
-    pub channel_id: crate::ids::ChannelId,
-    /// The channel's name.
-    pub channel_name: String,
-    /// The PSA.
-    pub kind: crate::delivery::ChannelKind,
-    /// The ticket.
-    pub link: TicketLink,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_customer_maps_to_its_company_to_the_default_or_to_nothing() {
+        let mut psa = PsaSettings {
+            default_company: Some(PsaChoice::new("1", "Default Co")),
+            ..PsaSettings::default()
+        };
+        psa.companies.insert(
+            CustomerId(7),
+            CompanyMapping::Company {
+                company: PsaChoice::new("250", "Smith & Sons"),
+            },
+        );
+        psa.companies.insert(CustomerId(8), CompanyMapping::Skip);
+        let id =
+            |psa: &PsaSettings, c: Option<CustomerId>| psa.company_for(c).map(|p| p.id.clone());
+        assert_eq!(id(&psa, Some(CustomerId(7))).as_deref(), Some("250"));
+        assert_eq!(id(&psa, Some(CustomerId(8))), None, "skip PSA");
+        assert_eq!(
+            id(&psa, Some(CustomerId(9))).as_deref(),
+            Some("1"),
+            "unmapped: the default"
+        );
+        assert_eq!(id(&psa, None).as_deref(), Some("1"));
+        psa.default_company = None;
+        assert_eq!(id(&psa, Some(CustomerId(9))), None, "no default: no ticket");
+    }
+
+    #[test]
+    fn a_severity_without_its_own_priority_takes_the_nearest_less_severe_one() {
+        let mut psa = PsaSettings::default();
+        assert_eq!(psa.priority_for(Severity::Critical), None);
+        psa.priorities
+            .insert(Severity::Warning, PsaChoice::new("3", "Medium"));
+        let id = |s| psa.priority_for(s).map(|p| p.id.clone());
+        assert_eq!(id(Severity::Critical).as_deref(), Some("3"));
+        assert_eq!(id(Severity::Warning).as_deref(), Some("3"));
+        assert_eq!(
+            id(Severity::Info).as_deref(),
+            Some("3"),
+            "nothing less severe is set: the least severe one that is"
+        );
+    }
+
+    #[test]
+    fn settings_and_links_survive_their_stored_json() {
+        let mut psa = PsaSettings {
+            site: "na.myconnectwise.net".to_owned(),
+            ..PsaSettings::default()
+        };
+        psa.priorities
+            .insert(Severity::Critical, PsaChoice::new("1", "Priority 1"));
+        psa.companies.insert(CustomerId(7), CompanyMapping::Skip);
+        let json = serde_json::to_string(&psa).unwrap();
+        assert_eq!(serde_json::from_str::<PsaSettings>(&json).unwrap(), psa);
+        let link = TicketLink {
+            ticket: "12".to_owned(),
+            number: None,
+            url: None,
+            state: TicketState::LeftOpen,
+            status: Some("16".to_owned()),
+            priority: None,
+            stage: "milestone:3".to_owned(),
+            follows: None,
+        };
+        assert_eq!(TicketLink::from_reference(&link.to_reference()), Some(link));
+        assert_eq!(TicketLink::from_reference("PD-dedup-key"), None);
+    }
 }

@@ -626,13 +626,6 @@ pub trait Deliveries: Send + Sync {
     /// Lifts a channel's pause: its waiting deliveries go.
     async fn resume_channel(&self, tenant: TenantId, channel: crate::ids::ChannelId) -> Result<()>;
 
-    /// The PSA tickets opened for some of the tenant's alerts (one per alert and PSA channel).
-    async fn alert_tickets(
-        &self,
-        tenant: TenantId,
-        alerts: &[crate::ids::AlertId],
-    ) -> Result<Vec<crate::psa::AlertTicket>>;
-
     /// The tenant's routing rules; none means every alert goes to every channel.
     async fn routes(&self, tenant: TenantId) -> Result<Vec<crate::delivery::Route>>;
 

@@ -279,29 +279,24 @@ impl PsaNotifier {
         link: Option<TicketLink>,
     ) -> Result<Option<TicketLink>, PsaError> {
         let stage = resolve_stage(notice);
-        let link = if let Some(link) = link {
-            link
-        } else {
-            {
-                // A ticket whose create's answer was lost is found by its reference.
-                let Some(company) = self.settings.company_for(notice.customer_id) else {
-                    return Ok(None);
-                };
-                match self
-                    .api
-                    .find(&self.xref(notice), company)
-                    .await
-                    .map_err(|e| e.context("looking for the series' ticket"))?
-                {
-                    Some(ticket) => Self::link(&ticket, TicketState::Open, "found"),
-                    None => return Ok(None),
-                }
-            }
+        let link = match link {
+            Some(link) => link,
+            // A ticket whose create's answer was lost is found by its reference.
+            None => match self.found(notice).await? {
+                Some(link) => link,
+                None => return Ok(None),
+            },
         };
         if link.stage == stage || link.state == TicketState::Closed {
             return Ok(Some(link));
         }
+        let closed = TicketLink {
+            state: TicketState::Closed,
+            stage: stage.clone(),
+            ..link.clone()
+        };
         let ticket = match self.api.get(&link.ticket).await {
+            Ok(ticket) if ticket.closed => return Ok(Some(closed)),
             Ok(ticket) => ticket,
             Err(PsaError::NotFound { .. }) => {
                 tracing::warn!(
@@ -309,11 +304,7 @@ impl PsaNotifier {
                     ticket = %link.ticket,
                     "the series' ticket is gone from the PSA (deleted or merged): nothing to close"
                 );
-                return Ok(Some(TicketLink {
-                    state: TicketState::Closed,
-                    stage,
-                    ..link
-                }));
+                return Ok(Some(closed));
             }
             Err(err) => return Err(err.context("reading the series' ticket")),
         };
@@ -321,13 +312,6 @@ impl PsaNotifier {
             .resolution_note
             .clone()
             .unwrap_or_else(|| "resolved".to_owned());
-        if ticket.closed {
-            return Ok(Some(TicketLink {
-                state: TicketState::Closed,
-                stage,
-                ..link
-            }));
-        }
         let touched = self.touched(&ticket, &link).await?;
         match touched {
             Some(why) if !self.settings.close_when_touched => {
@@ -359,13 +343,24 @@ impl PsaNotifier {
                     .await
                     .map_err(|e| e.context("closing the ticket"))?;
                 Ok(Some(TicketLink {
-                    state: TicketState::Closed,
                     status: Some(status.id),
-                    stage,
-                    ..link
+                    ..closed
                 }))
             }
         }
+    }
+
+    /// The series' ticket found by its external reference in the customer's company, if any.
+    async fn found(&self, notice: &Notice) -> Result<Option<TicketLink>, PsaError> {
+        let Some(company) = self.settings.company_for(notice.customer_id) else {
+            return Ok(None);
+        };
+        let found = self
+            .api
+            .find(&self.xref(notice), company)
+            .await
+            .map_err(|e| e.context("looking for the series' ticket"))?;
+        Ok(found.map(|ticket| Self::link(&ticket, TicketState::Open, "found")))
     }
 
     /// Why a technician counts as having touched the ticket, if one has: its status moved

@@ -17,32 +17,22 @@
 //!
 //! What differs per PSA — the wire format, authentication, discovery, what "closed" and
 //! "touched" look like — is one [`PsaApi`] implementation each, in its own module. Facts and
-//! sources: `shared/reference/psa/PSA_APIS.md`; each module says which of its
+//! sources: `shared/reference/psa/PSA_APIS.md`; each module is to say which of its
 //! **\[unverified\]** facts it assumes, and how it also copes with the other answer.
+//!
+//! Not yet: no PSA's wire format is written (issue 12), so [`crate::check`] refuses every PSA
+//! channel with a message that says so, and none can be stored.
 
-// The HTTP helpers below are for the four PSA modules, whose wire formats are still being
-// written (issue 12): until then they are unused.
-#![allow(
-    dead_code,
-    reason = "helpers of the PSA modules still being written (issue 12)"
-)]
-
-pub mod autotask;
-pub mod connectwise;
-pub mod halo;
 mod lifecycle;
-pub mod syncro;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::StatusCode;
 use runway_store::{ChannelKind, ChannelSettings, PsaChoice, PsaSettings};
 
 pub use lifecycle::{PsaNotifier, external_ref};
 
-use crate::notifier::{Answer, Attempt, ChannelError};
-use crate::text::{ANSWER_CHARS, one_line, truncate};
+use crate::notifier::{Attempt, ChannelError};
 
 /// How a PSA call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,88 +99,7 @@ impl PsaError {
             PsaError::Credentials { error } => Attempt::Rejected { error },
         }
     }
-
-    /// A request that got no answer (timed out, connection lost): retried, and — for a create —
-    /// ambiguous, which the lifecycle's lookup before every create takes care of.
-    pub(crate) fn from_attempt(attempt: Attempt) -> PsaError {
-        match attempt {
-            Attempt::Permanent { error } => PsaError::Refused { error },
-            Attempt::Rejected { error } => PsaError::Credentials { error },
-            Attempt::Retryable { retry_after, error } => PsaError::Retry { retry_after, error },
-            Attempt::Sent { .. } => PsaError::Refused {
-                error: "the request was not sent".to_owned(),
-            },
-        }
-    }
 }
-
-/// The classes every PSA shares, from an answer's status: 401 and 403 reject the
-/// credentials, 404 is not found, 408, 409 (a record in use), 425, 429 and 5xx are retried
-/// (after `Retry-After`), any other status is refused. `message` is the PSA's own text, taken
-/// from its error body by the caller. A PSA that misuses statuses (Autotask's 500 for a
-/// permission problem) reclassifies before calling this.
-pub(crate) fn classify_status(answer: &Answer, message: &str) -> PsaError {
-    let status = answer.status;
-    let error = describe(status, message);
-    match status.as_u16() {
-        401 | 403 => PsaError::Credentials { error },
-        404 => PsaError::NotFound { error },
-        408 | 409 | 425 | 429 => PsaError::Retry {
-            retry_after: retry_after(answer),
-            error,
-        },
-        _ if status.is_server_error() => PsaError::Retry {
-            retry_after: retry_after(answer),
-            error,
-        },
-        _ => PsaError::Refused { error },
-    }
-}
-
-/// The answer's `Retry-After`, read as seconds or an HTTP-date.
-pub(crate) fn retry_after(answer: &Answer) -> Option<Duration> {
-    answer
-        .retry_after
-        .as_ref()
-        .and_then(|value| crate::parse_retry_after(value, jiff::Timestamp::now()))
-}
-
-/// "HTTP 400 Bad Request: the PSA's message".
-pub(crate) fn describe(status: StatusCode, message: &str) -> String {
-    let mut text = format!("HTTP {}", status.as_u16());
-    if let Some(reason) = status.canonical_reason() {
-        text.push(' ');
-        text.push_str(reason);
-    }
-    let message = one_line(message);
-    if !message.is_empty() {
-        text.push_str(": ");
-        text.push_str(&truncate(&message, ANSWER_CHARS));
-    }
-    text
-}
-
-/// A successful answer's body as JSON; a body that is not is retried (a proxy's error page, a
-/// body cut short), described by `what`.
-pub(crate) fn json_body(answer: &Answer, what: &str) -> Result<serde_json::Value, PsaError> {
-    serde_json::from_str(&answer.body).map_err(|err| PsaError::Retry {
-        retry_after: None,
-        error: format!(
-            "{what}: the answer (HTTP {}) is not JSON: {err}",
-            answer.status.as_u16()
-        ),
-    })
-}
-
-/// A field of a JSON record as text: a string as it is, a number written out.
-pub(crate) fn text_of(value: &serde_json::Value) -> Option<String> {
-    match value {
-        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 /// A ticket as the PSA shows it, reduced to what the lifecycle reads.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Ticket {
@@ -353,71 +262,27 @@ pub(crate) fn settings_of(
     Ok(psa)
 }
 
-/// A field that must be set, or the error naming it.
-pub(crate) fn required<'a>(
-    kind: ChannelKind,
-    field: &'static str,
-    value: Option<&'a str>,
-) -> Result<&'a str, ChannelError> {
-    match value.map(str::trim) {
-        Some(value) if !value.is_empty() => Ok(value),
-        _ => Err(ChannelError::missing(kind, field)),
-    }
-}
-
 /// Checks a PSA channel's configuration before it is stored: the rules its API applies.
 pub(crate) fn check(
     kind: ChannelKind,
     settings: &ChannelSettings,
     secret: Option<&str>,
 ) -> Result<(), ChannelError> {
-    let psa = settings_of(kind, settings)?;
-    match kind {
-        ChannelKind::Connectwise => connectwise::check(psa, secret),
-        ChannelKind::Autotask => autotask::check(psa, secret),
-        ChannelKind::Halopsa => halo::check(psa, secret),
-        ChannelKind::Syncro => syncro::check(psa, secret),
-        other => Err(ChannelError::invalid(
-            other,
-            "kind",
-            "it is not a PSA channel",
-        )),
-    }
+    api_for(kind, settings, secret, None).map(drop)
 }
 
-/// The API for a stored PSA channel, checked.
+/// The API of a stored PSA channel, checked; `http` is `None` when only checking. No PSA's API
+/// is written yet, so every PSA channel is refused with a message that says so.
 pub(crate) fn api_for(
     kind: ChannelKind,
     settings: &ChannelSettings,
-    secret: Option<&str>,
-    http: reqwest::Client,
+    _secret: Option<&str>,
+    _http: Option<reqwest::Client>,
 ) -> Result<Box<dyn PsaApi>, ChannelError> {
-    let psa = settings_of(kind, settings)?;
-    Ok(match kind {
-        ChannelKind::Connectwise => Box::new(connectwise::ConnectWise::new(psa, secret, http)?),
-        ChannelKind::Autotask => Box::new(autotask::Autotask::new(psa, secret, http)?),
-        ChannelKind::Halopsa => Box::new(halo::Halo::new(psa, secret, http)?),
-        ChannelKind::Syncro => Box::new(syncro::Syncro::new(psa, secret, http)?),
-        other => {
-            return Err(ChannelError::invalid(
-                other,
-                "kind",
-                "it is not a PSA channel",
-            ));
-        }
-    })
-}
-
-/// The PSA API of a stored PSA channel, for the set-up form's "Test connection" and company
-/// search (the same checks as [`crate::check`]).
-pub fn api(
-    target: &runway_store::ChannelTarget,
-    http: &reqwest::Client,
-) -> Result<Box<dyn PsaApi>, ChannelError> {
-    api_for(
-        target.channel.kind,
-        &target.channel.settings,
-        target.secret.as_deref(),
-        http.clone(),
-    )
+    settings_of(kind, settings)?;
+    Err(ChannelError::invalid(
+        kind,
+        "kind",
+        "Runway cannot open tickets in this PSA yet: its API is still being written",
+    ))
 }

@@ -29,7 +29,6 @@ use crate::error::{Result, StoreError};
 use crate::ids::{
     AlertId, ChannelId, CustomerId, DeliveryId, EscalationId, InstanceId, RouteId, TenantId,
 };
-use crate::psa::{AlertTicket, TicketLink};
 use crate::secret_key::SealedFor;
 use crate::store::Deliveries;
 use crate::validate;
@@ -1009,51 +1008,6 @@ impl Deliveries for SqlStore {
             return Err(missing("channel", channel));
         }
         Ok(())
-    }
-
-    async fn alert_tickets(
-        &self,
-        tenant: TenantId,
-        alerts: &[AlertId],
-    ) -> Result<Vec<AlertTicket>> {
-        let mut out = Vec::new();
-        for part in alerts.chunks(ROWS_PER_STATEMENT) {
-            let rows: Vec<(i64, i64, String, String, String)> = self
-                .db
-                .read_all(
-                    Sql::new(format!(
-                        "SELECT DISTINCT d.alert_id, c.id, c.name, c.kind, r.reference \
-                         FROM deliveries d JOIN channel_references r \
-                         ON r.tenant_id = d.tenant_id AND r.channel_id = d.channel_id \
-                         AND r.series_key = d.series_key \
-                         JOIN channels c ON c.tenant_id = r.tenant_id AND c.id = r.channel_id \
-                         WHERE d.tenant_id = $1 AND d.alert_id IN ({}) \
-                         ORDER BY d.alert_id, c.id",
-                        params(2, part.len())
-                    ))
-                    .bind(tenant.0)
-                    .bind_all(part.iter().map(|a| a.0)),
-                )
-                .await?;
-            for (alert, channel, name, kind, reference) in rows {
-                let kind =
-                    ChannelKind::from_str(&kind).map_err(|e| corrupt("channel", channel, e))?;
-                if let Some(link) = kind
-                    .is_psa()
-                    .then(|| TicketLink::from_reference(&reference))
-                    .flatten()
-                {
-                    out.push(AlertTicket {
-                        alert_id: AlertId(alert),
-                        channel_id: ChannelId(channel),
-                        channel_name: name,
-                        kind,
-                        link,
-                    });
-                }
-            }
-        }
-        Ok(out)
     }
 
     async fn delete_channel(&self, tenant: TenantId, channel: ChannelId) -> Result<()> {

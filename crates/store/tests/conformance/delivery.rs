@@ -9,7 +9,7 @@ use runway_core::Severity;
 use runway_store::{
     AlertFilter, AttemptOutcome, ChannelKind, ChannelSettings, DeliveryFilter, DeliveryState,
     DueDelivery, EscalationLevel, InstanceId, NewChannel, NewEscalation, NewRoute, NoticeAction,
-    Store, TenantId,
+    PsaSettings, Store, TenantId,
 };
 
 use crate::harness::{
@@ -43,6 +43,18 @@ async fn channel(store: &dyn Store, t: TenantId, name: &str, secret: Option<&str
         .unwrap()
         .id
         .0
+}
+
+/// The tenant's "Ops webhook" (with a signing secret) and "Log" channels.
+async fn webhook_and_log(store: &dyn Store, t: TenantId) -> (i64, i64) {
+    let hook = channel(
+        store,
+        t,
+        "Ops webhook",
+        Some("whsec_dGVzdC1zZWNyZXQtb2YtMjQtYnl0ZXMh"),
+    )
+    .await;
+    (hook, channel(store, t, "Log", None).await)
 }
 
 /// Records a read of the instance at `when` with the license expiring at `expiry`.
@@ -91,14 +103,7 @@ async fn sent(store: &dyn Store, due: &DueDelivery, when: &str) {
 async fn a_fired_alert_queues_one_delivery_per_channel_and_its_resolve_follows(h: Harness) {
     let (t, pbx) = setup(&h).await;
     let store = h.store();
-    let hook = channel(
-        store,
-        t,
-        "Ops webhook",
-        Some("whsec_dGVzdC1zZWNyZXQtb2YtMjQtYnl0ZXMh"),
-    )
-    .await;
-    let log = channel(store, t, "Log", None).await;
+    let (hook, log) = webhook_and_log(store, t).await;
     read(store, t, pbx, at("2026-03-12T15:00:00Z"), EXPIRY).await;
 
     let due = claim(store, "2026-03-12T15:00:01Z").await;
@@ -612,6 +617,112 @@ async fn an_open_alerts_last_trigger_is_re_sent_to_alertmanager_until_it_resolve
     assert!(resends("2026-03-18T00:00:00Z").await.is_empty());
 }
 
+/// A PSA channel whose credentials were rejected: its rows wait unclaimed, the tenant's other
+/// (non-PSA) channels get one "problem" row each, once, and saving the channel with new
+/// credentials lets the waiting rows go. Another tenant can neither resume nor edit it.
+async fn a_paused_channel_holds_its_deliveries_and_the_others_hear_of_it(h: Harness) {
+    let (t, pbx) = setup(&h).await;
+    let store = h.store();
+    let (hook, log) = webhook_and_log(store, t).await;
+    let settings = ChannelSettings {
+        psa: Some(PsaSettings {
+            site: "na.myconnectwise.net".to_owned(),
+            ..PsaSettings::default()
+        }),
+        ..ChannelSettings::default()
+    };
+    let psa = store
+        .create_channel(
+            t,
+            &NewChannel {
+                name: "ConnectWise".to_owned(),
+                kind: ChannelKind::Connectwise,
+                settings: settings.clone(),
+                secret: Some("old-private-key".to_owned()),
+            },
+            at("2026-01-01T00:00:00Z"),
+        )
+        .await
+        .unwrap()
+        .id;
+    read(store, t, pbx, at("2026-03-12T15:00:00Z"), EXPIRY).await;
+    let due = claim(store, "2026-03-12T15:00:01Z").await;
+    assert_eq!(due.len(), 3, "{due:?}");
+    let (to_psa, others): (Vec<_>, Vec<_>) =
+        due.into_iter().partition(|d| d.delivery.channel_id == psa);
+    for d in &others {
+        sent(store, d, "2026-03-12T15:00:02Z").await;
+    }
+    let mut problem = to_psa[0].delivery.notice.clone();
+    problem.action = NoticeAction::Problem;
+    problem.alert_id = None;
+    problem.idempotency_key = format!("runway:t{}:channel:c{}:rejected:1", t.0, psa.0);
+    problem.series_key = format!("runway:t{}:channel:c{}", t.0, psa.0);
+    let paused_at = at("2026-03-12T15:00:02Z");
+    assert!(
+        store
+            .pause_channel(t, psa, "HTTP 401 Unauthorized", &problem, paused_at)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .pause_channel(t, psa, "HTTP 401 Unauthorized", &problem, paused_at)
+            .await
+            .unwrap(),
+        "a paused channel is paused once and its problem told once"
+    );
+    store
+        .finish_delivery(
+            &to_psa[0].delivery,
+            &AttemptOutcome::Retry {
+                retry_at: paused_at,
+                error: "HTTP 401 Unauthorized".to_owned(),
+            },
+            paused_at,
+        )
+        .await
+        .unwrap();
+    let listed = store.channels(t).await.unwrap();
+    let paused = listed.iter().find(|c| c.id == psa).unwrap();
+    assert_eq!(
+        paused.paused,
+        Some((paused_at, "HTTP 401 Unauthorized".to_owned()))
+    );
+
+    let told = claim(store, "2026-03-12T15:00:03Z").await;
+    let mut channels: Vec<i64> = told.iter().map(|d| d.delivery.channel_id.0).collect();
+    channels.sort_unstable();
+    assert_eq!(
+        channels,
+        {
+            let mut c = vec![hook, log];
+            c.sort_unstable();
+            c
+        },
+        "the problem goes to the other channels, and the paused channel's row waits"
+    );
+    for d in &told {
+        assert_eq!(d.delivery.notice.action, NoticeAction::Problem);
+        assert_eq!(d.delivery.notice.alert_id, None);
+        sent(store, d, "2026-03-12T15:00:04Z").await;
+    }
+    assert!(claim(store, "2026-03-12T15:05:00Z").await.is_empty());
+
+    let other = tenant(store, "Other MSP").await;
+    assert_not_found(store.resume_channel(other, psa).await);
+    assert_not_found(store.update_channel(other, psa, &settings, None).await);
+    let saved = store
+        .update_channel(t, psa, &settings, Some("new-private-key"))
+        .await
+        .unwrap();
+    assert_eq!(saved.paused, None, "saving the channel lifts the pause");
+    let waited = claim(store, "2026-03-12T15:06:00Z").await;
+    assert_eq!(waited.len(), 1, "{waited:?}");
+    assert_eq!(waited[0].delivery.id, to_psa[0].delivery.id);
+    assert_eq!(waited[0].target.secret.as_deref(), Some("new-private-key"));
+}
+
 conformance!(
     a_fired_alert_queues_one_delivery_per_channel_and_its_resolve_follows,
     a_resolve_never_overtakes_its_trigger_and_retries_wait_their_turn,
@@ -620,4 +731,5 @@ conformance!(
     failed_deliveries_are_retried_by_hand_within_the_tenant_only,
     nodes_claiming_at_once_each_get_different_rows,
     an_open_alerts_last_trigger_is_re_sent_to_alertmanager_until_it_resolves,
+    a_paused_channel_holds_its_deliveries_and_the_others_hear_of_it,
 );

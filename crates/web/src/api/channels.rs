@@ -31,7 +31,8 @@ pub struct ChannelView {
     pub id: i64,
     /// Its name.
     pub name: String,
-    /// `webhook`, `slack`, `teams`, `pagerduty`, `email`, `alertmanager` or `log`.
+    /// `webhook`, `slack`, `teams`, `pagerduty`, `email`, `alertmanager`, `log`, or a PSA
+    /// (`connectwise`, `autotask`, `halopsa`, `syncro`).
     pub kind: String,
     /// The kind's name for people.
     pub kind_label: String,
@@ -55,7 +56,10 @@ pub struct ChannelView {
 /// - `email`: `smtp_host`, `smtp_port`, `smtp_tls` (`none`, `starttls`, `tls`),
 ///   `smtp_username` and `smtp_password` (optional), `from`, `to` (a list);
 /// - `alertmanager`: `url` (e.g. `http://alertmanager:9093`), optional bearer `secret`;
-/// - `log`: nothing (notifications go to Runway's own log).
+/// - `log`: nothing (notifications go to Runway's own log);
+/// - `connectwise`, `autotask`, `halopsa`, `syncro`: `site`, `account`, `username`,
+///   `integration_code` and `secret`. Not usable yet: Runway refuses them, saying so, until
+///   their APIs are written.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewChannelBody {

@@ -234,6 +234,17 @@ async fn bad_channel_input_is_refused_with_a_message_naming_the_field_and_nothin
             vec!["URL"],
         ),
         (
+            json!({"kind": "connectwise", "name": "CW", "secret": "private"}),
+            422,
+            vec!["ConnectWise PSA channel has no site"],
+        ),
+        (
+            json!({"kind": "syncro", "name": "Syncro", "site": "https://acme.syncromsp.com",
+                   "secret": "token"}),
+            422,
+            vec!["Syncro", "cannot open tickets in this PSA yet"],
+        ),
+        (
             json!({"kind": "webhook", "name": "FTP", "url": "ftp://hooks.example.com/x",
                    "secret": SECRET}),
             422,
